@@ -1,0 +1,260 @@
+# brokerd: a privilege-separated MQTT broker.
+#
+#	make			build everything into build/
+#	make test		build and run every test (installs missing
+#				Debian packages when run as root)
+#	make run		run the broker in the foreground on 127.0.0.1:1883
+#	make install		PREFIX=/usr/local DESTDIR=
+#	make lint		mandoc -Tlint, cppcheck
+#	make fuzz		libFuzzer targets (clang)
+#	make SANITIZE=1 test	with ASan and UBSan
+#	make SANDBOX_DEBUG=1	a forbidden syscall is logged by name
+
+PREFIX		?= /usr/local
+SBINDIR		?= $(PREFIX)/sbin
+LIBEXECDIR	?= $(PREFIX)/libexec/brokerd
+MANDIR		?= $(PREFIX)/share/man
+EXAMPLEDIR	?= $(PREFIX)/etc/examples
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+DESTDIR		?=
+
+BUILD		?= build
+CC		?= cc
+YACC		?= byacc
+PKG_CONFIG	?= pkg-config
+INSTALL		?= install
+
+PKGS		 = libbsd-overlay msgpack
+
+CFLAGS		?= -O2 -g
+WARNINGS	 = -Wall -Wstrict-prototypes -Wmissing-prototypes \
+		   -Wmissing-declarations -Wshadow -Wpointer-arith \
+		   -Wcast-qual -Wsign-compare
+ifeq ($(CI),true)
+WARNINGS	+= -Werror
+endif
+
+UNAME		:= $(shell uname -s)
+ifeq ($(UNAME),Linux)
+HARDEN_CFLAGS	 = -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+HARDEN_LDFLAGS	 = -pie -Wl,-z,relro,-z,now
+OS_CPPFLAGS	 = -D_GNU_SOURCE
+endif
+
+ifeq ($(SANITIZE),1)
+SAN_FLAGS	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=undefined
+HARDEN_CFLAGS	:= $(filter-out -D_FORTIFY_SOURCE=2,$(HARDEN_CFLAGS))
+OS_CPPFLAGS	+= -DSANDBOX_SANITIZE
+endif
+ifeq ($(SANDBOX_DEBUG),1)
+OS_CPPFLAGS	+= -DSANDBOX_DEBUG
+endif
+
+# Evaluated when used, so that `make test' can install the packages first.
+PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor)
+
+ALL_CPPFLAGS	 = -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen $(OS_CPPFLAGS) \
+		   $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS	 = $(CFLAGS) $(WARNINGS) $(HARDEN_CFLAGS) $(SAN_FLAGS)
+ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
+
+COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
+		   common/child.c ipc/ipc.c ipc/validate.c
+BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
+		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
+		   brokerd/control.c brokerd/mqtt.c brokerd/conn.c \
+		   brokerd/client.c brokerd/session.c brokerd/msg.c \
+		   brokerd/topic.c brokerd/retain.c
+AUTHD_SRCS	 = authd/authd.c
+STORAGED_SRCS	 = storaged/storaged.c
+TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
+BROKERCTL_SRCS	 = brokerctl/brokerctl.c
+
+obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+COMMON_OBJS	 = $(call obj,$(COMMON_SRCS))
+BROKERD_OBJS	 = $(call obj,$(BROKERD_SRCS)) $(BUILD)/obj/gen/parse.o
+LIBCOMMON	 = $(BUILD)/libcommon.a
+# Everything of brokerd but main(), for the unit tests to link against.
+LIBBROKERD	 = $(BUILD)/libbrokerd.a
+
+PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
+		   $(BUILD)/libexec/brokerd/authd \
+		   $(BUILD)/libexec/brokerd/storaged \
+		   $(BUILD)/libexec/brokerd/tlsproxy
+
+MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
+
+.PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
+	fuzz-smoke lint install deps test-deps run
+
+all: $(PROGRAMS)
+
+$(BUILD)/gen/parse.c: brokerd/parse.y
+	@mkdir -p $(@D)
+	$(YACC) -o $@ $<
+
+$(BUILD)/gen/syscallnames.h:
+	@mkdir -p $(@D)
+	( echo '/* Generated from <sys/syscall.h>. */'; \
+	  echo 'static const struct { long nr; const char *name; }'; \
+	  echo 'syscall_names[] = {'; \
+	  echo '#include <sys/syscall.h>' | $(CC) -dM -E - | \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) .*/	{ __NR_\1, "\1" },/p' | \
+	    sort -u; \
+	  echo '};' ) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/common/sandbox.o: $(BUILD)/gen/syscallnames.h
+
+$(BUILD)/obj/gen/parse.o: $(BUILD)/gen/parse.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Wno-sign-compare -MMD -MP \
+	    -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(LIBBROKERD): $(filter-out $(BUILD)/obj/brokerd/brokerd.o,$(BROKERD_OBJS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
+
+$(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libexec/brokerd/authd: $(call obj,$(AUTHD_SRCS)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libexec/brokerd/storaged: $(call obj,$(STORAGED_SRCS)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/libexec/brokerd/tlsproxy: $(call obj,$(TLSPROXY_SRCS)) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------------
+# Tests
+
+UNIT_TESTS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
+		   $(wildcard tests/unit/test_*.c))
+UNIT_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS)
+
+deps:
+	@sh scripts/deps
+
+test-deps:
+	@sh scripts/deps test
+
+test: test-deps
+	@$(MAKE) --no-print-directory all unit-tests conf-tests \
+	    integration-tests fuzz-smoke
+
+unit-tests: $(UNIT_TESTS)
+	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+conf-tests: $(BUILD)/sbin/brokerd
+	@sh tests/conf/run $(BUILD)/sbin/brokerd
+
+integration-tests: all
+	@/usr/bin/python3 tests/integration/run.py --build $(BUILD)
+
+# libFuzzer targets, built with clang into build/fuzz.
+FUZZ_TARGETS	 = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,\
+		   $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CC		?= clang
+FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
+		   -fno-sanitize-recover=undefined -DFUZZING
+FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
+		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c
+FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
+		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
+LIBFUZZ		 = $(BUILD)/libfuzz.a
+
+$(BUILD)/fuzzobj/gen/%.o: $(BUILD)/gen/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ALL_CPPFLAGS) \
+	    -c -o $@ $<
+
+$(BUILD)/fuzzobj/%.o: %.c $(BUILD)/gen/syscallnames.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ALL_CPPFLAGS) \
+	    -c -o $@ $<
+
+$(LIBFUZZ): $(FUZZ_OBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBFUZZ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -o $@ $< \
+	    $(LIBFUZZ) $(PKG_LIBS)
+
+fuzz: $(FUZZ_TARGETS)
+
+# Each target runs briefly on its seed corpus in `make test'.
+FUZZ_SECONDS	?= 20
+fuzz-smoke: $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    n=$$(basename $$t); mkdir -p $(BUILD)/corpus/$$n; \
+	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	    $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	        -print_final_stats=1 $(BUILD)/corpus/$$n \
+	        tests/fuzz/corpus/$$n 2>&1 | tail -n 12; \
+	done
+
+# ---------------------------------------------------------------------
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@sh scripts/run $(BUILD)
+
+lint: test-deps
+	cd man && mandoc -Tlint -Wstyle $(notdir $(MANPAGES))
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+	    --inline-suppr --suppress=missingIncludeSystem \
+	    -D__linux__ -D__x86_64__ -D__GNUC__ -DLIBBSD_OVERLAY \
+	    --include=/usr/include/bsd/sys/queue.h \
+	    --include=/usr/include/bsd/sys/tree.h \
+	    -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen \
+	    common ipc brokerd authd storaged tlsproxy brokerctl
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(EXAMPLEDIR) $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 0555 $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
+	    $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0555 $(BUILD)/libexec/brokerd/authd \
+	    $(BUILD)/libexec/brokerd/storaged \
+	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
+	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
+	$(INSTALL) -m 0444 rc/brokerd.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/brokerd.conf
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    sh scripts/users create; fi
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,796 @@
+/*
+ * Copyright (c) 2026 The brokerd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The MQTT protocol of one client, from CONNECT to DISCONNECT: what the
+ * engine does with each packet and what it answers.  A client that breaks
+ * the protocol is told why (MQTT 5: DISCONNECT with the reason code) and
+ * disconnected; nothing it sends can stop the engine.
+ */
+
+#include <sys/types.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "brokerd.h"
+
+struct retained_ctx {
+	struct session	*s;
+	struct sub	*sub;
+};
+
+static struct buf	 out;		/* one packet being encoded */
+static uint8_t		*fwd;		/* forwarded properties */
+static size_t		 fwd_cap;
+static uint8_t		*codes;		/* SUBACK and UNSUBACK */
+static size_t		 codes_cap;
+static struct sub	**rsubs;	/* retained messages to send */
+static size_t		 rsubs_cap;
+
+static void	client_connect(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+static void	client_publish(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+static void	client_ack(struct conn *, uint8_t, const uint8_t *, size_t);
+static void	client_pubrel(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+static void	client_subscribe(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
+		    size_t);
+
+/* Send what was encoded into `out'. */
+static void
+client_out(struct conn *c)
+{
+	if (conn_send(c, buf_ptr(&out), buf_len(&out)) == -1)
+		conn_close(c, "out of memory");
+	out.rpos = out.wpos = 0;
+}
+
+void
+client_send_ack(struct conn *c, uint8_t type, uint16_t pid, uint8_t reason)
+{
+	if (mqtt_encode_ack(&out, type, pid, reason, c->version == MQTT_V5,
+	    NULL) == 0)
+		client_out(c);
+}
+
+/*
+ * A protocol error: an MQTT 5 client is told the reason code in a
+ * DISCONNECT; an older one is disconnected.  Either way its will goes.
+ */
+void
+client_error(struct conn *c, uint8_t reason, const char *why)
+{
+	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
+		return;
+	if (reason != RC_KEEP_ALIVE_TIMEOUT)
+		engine_stats.protocol_errors++;
+	conn_log(c, LOG_NOTICE, "%s (%s)", why, mqtt_reason_name(reason));
+	if (c->state == CONN_ACTIVE && c->version == MQTT_V5 &&
+	    mqtt_encode_disconnect(&out, reason, NULL) == 0) {
+		client_out(c);
+		conn_linger(c);
+	} else
+		conn_close(c, why);
+}
+
+/* Refuse a CONNECT with a CONNACK, then close. */
+static void
+client_refuse(struct conn *c, uint8_t version, uint8_t v5reason,
+    uint8_t v3code)
+{
+	struct mqtt_connack_info	 ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.v5 = version == MQTT_V5;
+	ci.reason = ci.v5 ? v5reason : v3code;
+	if (mqtt_encode_connack(&out, &ci) == 0)
+		client_out(c);
+	conn_linger(c);
+}
+
+int
+client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	uint8_t	 type = first >> 4;
+	int	 v5 = c->version == MQTT_V5;
+
+	if (c->state == CONN_NEW) {
+		client_connect(c, first, p, len);
+		return 0;
+	}
+	if (c->state != CONN_ACTIVE)
+		return -1;
+	switch (type) {
+	case MQTT_PUBLISH:
+		client_publish(c, first, p, len);
+		break;
+	case MQTT_PUBACK:
+	case MQTT_PUBREC:
+	case MQTT_PUBCOMP:
+		client_ack(c, first, p, len);
+		break;
+	case MQTT_PUBREL:
+		client_pubrel(c, first, p, len);
+		break;
+	case MQTT_SUBSCRIBE:
+		client_subscribe(c, first, p, len);
+		break;
+	case MQTT_UNSUBSCRIBE:
+		client_unsubscribe(c, first, p, len);
+		break;
+	case MQTT_PINGREQ:
+		if ((first & 0x0f) != 0 || len != 0)
+			client_error(c, RC_MALFORMED_PACKET, "bad PINGREQ");
+		else if (mqtt_encode_pingresp(&out) == 0)
+			client_out(c);
+		break;
+	case MQTT_DISCONNECT:
+		client_disconnect(c, first, p, len);
+		break;
+	case MQTT_CONNECT:
+		client_error(c, RC_PROTOCOL_ERROR, "second CONNECT");
+		break;
+	case MQTT_AUTH:
+		if (v5)
+			client_error(c, RC_PROTOCOL_ERROR,
+			    "AUTH without an authentication method");
+		else
+			client_error(c, RC_MALFORMED_PACKET,
+			    "reserved packet type");
+		break;
+	case MQTT_CONNACK:
+	case MQTT_SUBACK:
+	case MQTT_UNSUBACK:
+	case MQTT_PINGRESP:
+		client_error(c, RC_PROTOCOL_ERROR, "a packet only a server "
+		    "may send");
+		break;
+	default:
+		client_error(c, RC_MALFORMED_PACKET, "reserved packet type");
+		break;
+	}
+	return c->state == CONN_ACTIVE ? 0 : -1;
+}
+
+static int
+topic_ok(const uint8_t *t, size_t len)
+{
+	return len <= econf.max_topic_length &&
+	    mqtt_topic_valid(t, len, econf.max_topic_levels);
+}
+
+/*
+ * CONNECT: checked here as far as it can be without authd, then held
+ * (and the connection not read) until authd's verdict.
+ */
+static void
+client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_connect	 cn;
+	struct mqtt_error	 e;
+	int			 v5;
+
+	if ((first & 0x0f) != 0) {
+		engine_stats.protocol_errors++;
+		conn_close(c, "bad CONNECT flags");
+		return;
+	}
+	if (mqtt_decode_connect(p, len, &cn, &e) == -1) {
+		engine_stats.protocol_errors++;
+		conn_log(c, LOG_NOTICE, "bad CONNECT: %s", e.why);
+		if (e.reason == RC_UNSUPPORTED_PROTOCOL_VERSION && cn.named)
+			client_refuse(c, 0, 0, CONNACK_BAD_PROTOCOL);
+		else if (cn.level == MQTT_V5 && cn.named)
+			client_refuse(c, MQTT_V5, e.reason, 0);
+		else if (e.reason == RC_CLIENT_ID_NOT_VALID)
+			client_refuse(c, cn.level, e.reason,
+			    CONNACK_ID_REJECTED);
+		else
+			conn_close(c, e.why);
+		return;
+	}
+	c->version = cn.version;
+	v5 = cn.version == MQTT_V5;
+	if (cn.client_id.len == 0 && (!econf.allow_empty_id ||
+	    cn.version == MQTT_V31 || (cn.version == MQTT_V311 && !cn.clean))) {
+		conn_log(c, LOG_NOTICE, "empty client identifier refused");
+		client_refuse(c, cn.version, RC_CLIENT_ID_NOT_VALID,
+		    CONNACK_ID_REJECTED);
+		return;
+	}
+	if (cn.will && !topic_ok(cn.will_topic.p, cn.will_topic.len)) {
+		conn_log(c, LOG_NOTICE, "bad will topic");
+		if (v5)
+			client_refuse(c, MQTT_V5, RC_TOPIC_NAME_INVALID, 0);
+		else
+			conn_close(c, "bad will topic");
+		return;
+	}
+	if (cn.will && cn.will_qos > econf.max_qos) {
+		if (v5)
+			client_refuse(c, MQTT_V5, RC_QOS_NOT_SUPPORTED, 0);
+		else
+			conn_close(c, "will QoS above the maximum");
+		return;
+	}
+	if (cn.will && cn.will_retain && !econf.retain_available) {
+		if (v5)
+			client_refuse(c, MQTT_V5, RC_RETAIN_NOT_SUPPORTED, 0);
+		else
+			conn_close(c, "retained will refused");
+		return;
+	}
+	if (!v5 && cn.keepalive > econf.max_keepalive) {
+		conn_log(c, LOG_NOTICE, "keep alive %u over the maximum %u",
+		    cn.keepalive, econf.max_keepalive);
+		client_refuse(c, cn.version, 0, CONNACK_ID_REJECTED);
+		return;
+	}
+	if (v5 && PROP_HAS(&cn.props, PROP_AUTH_METHOD)) {
+		conn_log(c, LOG_NOTICE, "unsupported authentication method");
+		client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD, 0);
+		return;
+	}
+	if ((c->pending = malloc(len > 0 ? len : 1)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	memcpy(c->pending, p, len);
+	c->pending_len = len;
+	c->state = CONN_AUTH;
+	conn_update(c);
+	engine_auth_request(c, &cn);
+}
+
+/* A client identifier that no session has: the prefix and 16 digits. */
+static char *
+client_assign_id(void)
+{
+	char		 id[sizeof(econf.id_prefix) + 17];
+	uint64_t	 r;
+
+	do {
+		arc4random_buf(&r, sizeof(r));
+		snprintf(id, sizeof(id), "%s%016llx", econf.id_prefix,
+		    (unsigned long long)r);
+	} while (session_find(id) != NULL);
+	return strdup(id);
+}
+
+/* The will of a CONNECT as a message; published later, if at all. */
+static struct msg *
+client_will(struct session *s, const struct mqtt_connect *cn,
+    uint32_t *delay)
+{
+	struct pub	 wp;
+	struct msg	*m;
+	size_t		 n = 0;
+
+	memset(&wp, 0, sizeof(wp));
+	wp.topic = cn->will_topic.p;
+	wp.topic_len = cn->will_topic.len;
+	wp.payload = cn->will_payload.p;
+	wp.payload_len = cn->will_payload.len;
+	wp.qos = cn->will_qos;
+	wp.retain = cn->will_retain;
+	*delay = 0;
+	if (cn->version == MQTT_V5) {
+		if (cn->will_props.block.len > fwd_cap) {
+			free(fwd);
+			fwd_cap = cn->will_props.block.len;
+			if ((fwd = malloc(fwd_cap)) == NULL)
+				fatal(NULL);
+		}
+		n = mqtt_props_strip(&cn->will_props.block,
+		    (1ULL << PROP_WILL_DELAY) | (1ULL << PROP_MESSAGE_EXPIRY),
+		    fwd);
+		wp.props = fwd;
+		wp.props_len = n;
+		*delay = cn->will_props.will_delay;
+	}
+	m = msg_new(&wp);
+	/* Its expiry runs from when it is published. */
+	s->will_expiry = PROP_HAS(&cn->will_props, PROP_MESSAGE_EXPIRY) ?
+	    cn->will_props.message_expiry : 0;
+	return m;
+}
+
+/*
+ * authd's verdict on a held CONNECT.  If allowed: take over or resume or
+ * start the session, answer CONNACK, send what the session kept.
+ */
+void
+client_verdict(struct conn *c, struct ipc_msg *msg)
+{
+	struct mqtt_connect		 cn;
+	struct mqtt_connack_info	 ci;
+	struct mqtt_error		 e;
+	struct session			*s;
+	struct conn			*old;
+	struct msg			*will;
+	char				*id, *assigned = NULL;
+	uint32_t			 expiry, delay;
+	uint16_t			 ka;
+	int				 v5, present, ends;
+	uint64_t			 reason;
+
+	if (c->state != CONN_AUTH)
+		return;
+	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
+		fatalx("held CONNECT no longer decodes");
+	v5 = cn.version == MQTT_V5;
+	if (!ipc_get_bool(msg, 0)) {
+		reason = ipc_get_uint(msg, 1);
+		if (reason < 0x80 || reason > 0xff)
+			reason = RC_NOT_AUTHORIZED;
+		engine_stats.auth_denied++;
+		conn_log(c, LOG_NOTICE, "refused: %s",
+		    mqtt_reason_name(reason));
+		client_refuse(c, cn.version, reason,
+		    reason == RC_BAD_USERNAME_OR_PASSWORD ?
+		    CONNACK_BAD_CREDENTIALS : CONNACK_NOT_AUTHORIZED);
+		return;
+	}
+
+	if (cn.client_id.len == 0)
+		id = assigned = client_assign_id();
+	else
+		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
+	if (id == NULL)
+		fatal(NULL);
+
+	s = session_find(id);
+	if (s != NULL && s->conn != NULL) {
+		/* Session takeover: the old connection goes. */
+		old = s->conn;
+		engine_stats.takeovers++;
+		conn_log(old, LOG_INFO, "session taken over");
+		old->sess = NULL;
+		s->conn = NULL;
+		engine_stats.clients--;
+		if (old->version == MQTT_V5 && mqtt_encode_disconnect(&out,
+		    RC_SESSION_TAKEN_OVER, NULL) == 0) {
+			client_out(old);
+			conn_linger(old);
+		} else
+			conn_close(old, NULL);
+		/* Its will goes only if its session ends here. */
+		ends = s->expiry == 0 || cn.clean;
+		if (ends) {
+			session_publish_will(s);
+			session_free(s);
+			s = NULL;
+		} else {
+			msg_unref(s->will);
+			s->will = NULL;
+		}
+	} else if (s != NULL && cn.clean) {
+		/* Clean start ends the old session, and its waiting will. */
+		session_publish_will(s);
+		session_free(s);
+		s = NULL;
+	}
+	present = s != NULL;
+	if (s == NULL)
+		s = session_new(id);
+	free(id);
+
+	if (v5)
+		expiry = PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) ?
+		    cn.props.session_expiry : 0;
+	else
+		expiry = cn.clean ? 0 : econf.session_expiry;
+	if (expiry > econf.max_session_expiry)
+		expiry = econf.max_session_expiry;
+	s->expiry = expiry;
+	session_attach(s, c);
+	if (cn.will) {
+		will = client_will(s, &cn, &delay);
+		session_set_will(s, will, cn.will_qos, cn.will_retain, delay);
+	}
+
+	ka = cn.keepalive;
+	memset(&ci, 0, sizeof(ci));
+	ci.v5 = v5;
+	ci.reason = RC_SUCCESS;
+	ci.session_present = present && (v5 || cn.version == MQTT_V311);
+	if (v5) {
+		if (PROP_HAS(&cn.props, PROP_RECEIVE_MAXIMUM))
+			c->recv_max_out = cn.props.receive_maximum;
+		if (PROP_HAS(&cn.props, PROP_MAXIMUM_PACKET_SIZE))
+			c->max_packet_out = cn.props.maximum_packet_size;
+		if (ka > econf.max_keepalive ||
+		    (ka == 0 && econf.max_keepalive < 65535)) {
+			ka = econf.max_keepalive;
+			ci.send_server_keep_alive = 1;
+			ci.server_keep_alive = ka;
+		}
+		if (PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) &&
+		    expiry != cn.props.session_expiry) {
+			ci.send_session_expiry = 1;
+			ci.session_expiry = expiry;
+		}
+		ci.receive_maximum = econf.max_inflight > 65535 ? 65535 :
+		    econf.max_inflight;
+		ci.maximum_qos = econf.max_qos;
+		ci.retain_available = econf.retain_available;
+		ci.maximum_packet_size = econf.max_packet_size;
+		ci.assigned_client_id = assigned != NULL ? s->id : NULL;
+		ci.topic_alias_maximum = econf.max_topic_aliases;
+		ci.wildcard_available = 1;
+		ci.sub_id_available = 1;
+		ci.shared_available = 1;
+	}
+	if (mqtt_encode_connack(&out, &ci) == 0)
+		client_out(c);
+	free(c->pending);
+	c->pending = NULL;
+	c->state = CONN_ACTIVE;
+	engine_stats.clients++;
+	conn_keepalive_set(c, ka);
+	conn_log(c, LOG_DEBUG, "connected, MQTT %s, session %s",
+	    cn.version == MQTT_V5 ? "5" : cn.version == MQTT_V311 ?
+	    "3.1.1" : "3.1", present ? "resumed" : "new");
+	if (present)
+		session_resend(s);
+	conn_resume(c);
+}
+
+/* The connection went away: its session goes on without it, or ends. */
+void
+client_gone(struct conn *c, int graceful)
+{
+	struct session	*s = c->sess;
+
+	if (s == NULL)
+		return;
+	c->sess = NULL;
+	engine_stats.clients--;
+	session_detach(s, graceful);
+}
+
+static void
+client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_publish	 pb;
+	struct mqtt_error	 e;
+	struct session		*s = c->sess;
+	struct pub		 pub;
+	uint8_t			 rc, acktype;
+	uint16_t		 a;
+	int			 v5 = c->version == MQTT_V5, n;
+
+	if (mqtt_decode_publish(first, p, len, v5, &pb, &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (pb.qos > econf.max_qos) {
+		client_error(c, RC_QOS_NOT_SUPPORTED, "QoS above the maximum");
+		return;
+	}
+	if (pb.retain && !econf.retain_available) {
+		client_error(c, RC_RETAIN_NOT_SUPPORTED, "retain refused");
+		return;
+	}
+	if (v5 && PROP_HAS(&pb.props, PROP_TOPIC_ALIAS)) {
+		a = pb.props.topic_alias;
+		if (a > econf.max_topic_aliases) {
+			client_error(c, RC_TOPIC_ALIAS_INVALID,
+			    "topic alias above the maximum");
+			return;
+		}
+		if (pb.topic.len > 0) {
+			if (!topic_ok(pb.topic.p, pb.topic.len)) {
+				client_error(c, RC_TOPIC_NAME_INVALID,
+				    "bad topic");
+				return;
+			}
+			if (c->alias == NULL) {
+				if ((c->alias = calloc(econf.max_topic_aliases,
+				    sizeof(*c->alias))) == NULL)
+					fatal(NULL);
+				c->nalias = econf.max_topic_aliases;
+			}
+			free(c->alias[a - 1]);
+			if ((c->alias[a - 1] = strndup((const char *)
+			    pb.topic.p, pb.topic.len)) == NULL)
+				fatal(NULL);
+		} else {
+			if (c->alias == NULL || a > c->nalias ||
+			    c->alias[a - 1] == NULL) {
+				client_error(c, RC_PROTOCOL_ERROR,
+				    "unknown topic alias");
+				return;
+			}
+			pb.topic.p = (const uint8_t *)c->alias[a - 1];
+			pb.topic.len = strlen(c->alias[a - 1]);
+		}
+	} else if (pb.topic.len == 0) {
+		client_error(c, RC_PROTOCOL_ERROR, "zero length topic");
+		return;
+	}
+	if (!topic_ok(pb.topic.p, pb.topic.len)) {
+		client_error(c, RC_TOPIC_NAME_INVALID, "bad topic");
+		return;
+	}
+	acktype = pb.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
+	if (pb.props.payload_format == 1 &&
+	    !mqtt_utf8_valid(pb.payload.p, pb.payload.len)) {
+		if (pb.qos > 0)
+			client_send_ack(c, acktype, pb.packet_id,
+			    RC_PAYLOAD_FORMAT_INVALID);
+		else
+			client_error(c, RC_PAYLOAD_FORMAT_INVALID,
+			    "payload is not UTF-8");
+		return;
+	}
+	if (pb.qos == 2 && session_rel_has(s, pb.packet_id)) {
+		/* A resent QoS 2 message: it was routed already. */
+		client_send_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
+		return;
+	}
+	if (pb.qos == 2 && s->nrel >= econf.max_inflight) {
+		client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
+		    "more QoS 2 messages in flight than allowed");
+		return;
+	}
+
+	memset(&pub, 0, sizeof(pub));
+	pub.topic = pb.topic.p;
+	pub.topic_len = pb.topic.len;
+	pub.payload = pb.payload.p;
+	pub.payload_len = pb.payload.len;
+	pub.qos = pb.qos;
+	pub.retain = pb.retain;
+	pub.origin = s->serial;
+	if (v5 && pb.props.block.len > 0) {
+		if (pb.props.block.len > fwd_cap) {
+			free(fwd);
+			fwd_cap = pb.props.block.len;
+			if ((fwd = malloc(fwd_cap)) == NULL)
+				fatal(NULL);
+		}
+		pub.props = fwd;
+		pub.props_len = mqtt_props_strip(&pb.props.block,
+		    (1ULL << PROP_TOPIC_ALIAS) |
+		    (1ULL << PROP_MESSAGE_EXPIRY), fwd);
+		if (PROP_HAS(&pb.props, PROP_MESSAGE_EXPIRY) &&
+		    pb.props.message_expiry != 0)
+			pub.expires = ev_now() +
+			    (uint64_t)pb.props.message_expiry * 1000;
+	}
+	engine_stats.msgs_in++;
+	n = route_publish(&pub, s, v5 && pb.qos > 0);
+	if (n >= 0 && pb.retain)
+		retain_set(&pub);
+	msg_unref(pub.msg);
+	if (pb.qos == 0)
+		return;
+	rc = n < 0 ? RC_QUOTA_EXCEEDED : n == 0 ?
+	    RC_NO_MATCHING_SUBSCRIBERS : RC_SUCCESS;
+	if (n < 0)
+		conn_log(c, LOG_INFO, "message refused: a queue is full");
+	if (pb.qos == 2 && n >= 0)
+		session_rel_add(s, pb.packet_id);
+	client_send_ack(c, acktype, pb.packet_id, rc);
+}
+
+static void
+client_ack(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_ack		 a;
+	struct mqtt_error	 e;
+	uint8_t			 type = first >> 4;
+
+	if (mqtt_decode_ack(first, p, len, c->version == MQTT_V5, &a,
+	    &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (session_ack(c->sess, type, a.packet_id, a.reason) == -1) {
+		if (type == MQTT_PUBREC)
+			client_send_ack(c, MQTT_PUBREL, a.packet_id,
+			    RC_PACKET_ID_NOT_FOUND);
+		else
+			conn_log(c, LOG_DEBUG, "%s for unknown packet %u",
+			    mqtt_type_name(type), a.packet_id);
+	}
+}
+
+static void
+client_pubrel(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_ack		 a;
+	struct mqtt_error	 e;
+
+	if (mqtt_decode_ack(first, p, len, c->version == MQTT_V5, &a,
+	    &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	client_send_ack(c, MQTT_PUBCOMP, a.packet_id,
+	    session_rel_del(c->sess, a.packet_id) == 0 ? RC_SUCCESS :
+	    RC_PACKET_ID_NOT_FOUND);
+}
+
+static void
+codes_reserve(size_t n)
+{
+	uint8_t		*c;
+	struct sub	**r;
+
+	if (n <= codes_cap)
+		return;
+	if ((c = realloc(codes, n)) == NULL ||
+	    (r = reallocarray(rsubs, n, sizeof(*rsubs))) == NULL)
+		fatal(NULL);
+	codes = c;
+	rsubs = r;
+	codes_cap = rsubs_cap = n;
+}
+
+static void
+client_retained(struct msg *m, void *arg)
+{
+	struct retained_ctx	*ctx = arg;
+	struct pub		 p;
+	uint8_t			 qos = SUBOPT_QOS(ctx->sub->opts);
+
+	if (m->qos < qos)
+		qos = m->qos;
+	pub_from_msg(&p, m);
+	session_deliver(ctx->s, &p, qos, 1, &ctx->sub->id,
+	    ctx->sub->id != 0 ? 1 : 0);
+	msg_unref(p.msg);
+}
+
+static void
+client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_subscribe	 sb;
+	struct mqtt_sub_entry	 se;
+	struct mqtt_error	 e;
+	struct mqtt_str		 cur, gname, filter;
+	struct session		*s = c->sess;
+	struct retained_ctx	 ctx;
+	struct sub		*sub;
+	uint32_t		 id = 0;
+	size_t			 n = 0, nr = 0, i;
+	uint8_t			 qos, opts;
+	int			 v5 = c->version == MQTT_V5, shared, existed;
+
+	if (mqtt_decode_subscribe(first, p, len, v5, &sb, &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (v5 && PROP_HAS(&sb.props, PROP_SUBSCRIPTION_ID))
+		id = sb.props.sub_id;
+	codes_reserve(sb.count);
+	cur = sb.list;
+	while (mqtt_sub_next(&cur, 1, &se)) {
+		opts = se.options;
+		if (se.filter.len > econf.max_topic_length ||
+		    !mqtt_filter_valid(se.filter.p, se.filter.len,
+		    econf.max_topic_levels, &shared)) {
+			if (!v5) {
+				client_error(c, RC_MALFORMED_PACKET,
+				    "bad topic filter");
+				return;
+			}
+			codes[n++] = RC_TOPIC_FILTER_INVALID;
+			continue;
+		}
+		if (shared && (opts & SUBOPT_NO_LOCAL)) {
+			client_error(c, RC_PROTOCOL_ERROR,
+			    "no local on a shared subscription");
+			return;
+		}
+		qos = SUBOPT_QOS(opts);
+		if (qos > econf.max_qos)
+			qos = econf.max_qos;
+		opts = (opts & ~0x03) | qos;
+		if (s->nsubs >= econf.max_subscriptions &&
+		    topic_find_sub(s, se.filter.p, se.filter.len) == NULL) {
+			conn_log(c, LOG_INFO, "subscription refused: %u "
+			    "subscriptions already", s->nsubs);
+			codes[n++] = v5 ? RC_QUOTA_EXCEEDED : 0x80;
+			continue;
+		}
+		topic_subscribe(s, se.filter.p, se.filter.len, opts, id, &sub,
+		    &existed);
+		codes[n++] = qos;
+		/* Retained messages: not for shared subscriptions. */
+		if (!shared && (SUBOPT_RH(opts) == 0 ||
+		    (SUBOPT_RH(opts) == 1 && !existed)))
+			rsubs[nr++] = sub;
+	}
+	if (mqtt_encode_suback(&out, MQTT_SUBACK, sb.packet_id, codes, n,
+	    v5) == 0)
+		client_out(c);
+	ctx.s = s;
+	for (i = 0; i < nr; i++) {
+		ctx.sub = rsubs[i];
+		if (mqtt_shared_split((const uint8_t *)rsubs[i]->filter,
+		    strlen(rsubs[i]->filter), &gname, &filter) == 1)
+			continue;
+		retain_match((const uint8_t *)rsubs[i]->filter,
+		    strlen(rsubs[i]->filter), client_retained, &ctx);
+	}
+}
+
+static void
+client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
+    size_t len)
+{
+	struct mqtt_subscribe	 sb;
+	struct mqtt_sub_entry	 se;
+	struct mqtt_error	 e;
+	struct mqtt_str		 cur;
+	size_t			 n = 0;
+	int			 v5 = c->version == MQTT_V5;
+
+	if (mqtt_decode_unsubscribe(first, p, len, v5, &sb, &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	codes_reserve(sb.count);
+	cur = sb.list;
+	while (mqtt_unsub_next(&cur, &se))
+		codes[n++] = topic_unsubscribe(c->sess, se.filter.p,
+		    se.filter.len) == 0 ? RC_SUCCESS :
+		    RC_NO_SUBSCRIPTION_EXISTED;
+	if (mqtt_encode_suback(&out, MQTT_UNSUBACK, sb.packet_id, codes, n,
+	    v5) == 0)
+		client_out(c);
+}
+
+static void
+client_disconnect(struct conn *c, uint8_t first, const uint8_t *p,
+    size_t len)
+{
+	struct mqtt_disconnect	 d;
+	struct mqtt_error	 e;
+	struct session		*s = c->sess;
+	uint32_t		 expiry;
+
+	if (mqtt_decode_disconnect(first, p, len, c->version == MQTT_V5, &d,
+	    &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (PROP_HAS(&d.props, PROP_SESSION_EXPIRY)) {
+		expiry = d.props.session_expiry;
+		if (s->expiry == 0 && expiry != 0) {
+			client_error(c, RC_PROTOCOL_ERROR, "session expiry "
+			    "set at DISCONNECT after 0 at CONNECT");
+			return;
+		}
+		if (expiry > econf.max_session_expiry)
+			expiry = econf.max_session_expiry;
+		s->expiry = expiry;
+	}
+	/* 0x04: disconnect, but publish the will as if the link broke. */
+	c->graceful = d.reason != RC_DISCONNECT_WITH_WILL;
+	conn_close(c, NULL);
+}

@@ -1,0 +1,708 @@
+/*
+ * Copyright (c) 2026 The brokerd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Client connections: accepting them within the listeners' limits,
+ * cutting the byte stream into packets, batching what is written to them,
+ * timing them out.
+ *
+ * Memory: reads go to one buffer shared by every connection; only the
+ * tail of a packet that has not fully arrived is kept, in a buffer that
+ * grows with what has been received (never with what a header claims).
+ * Output is gathered during one turn of the event loop and written once
+ * at its end; an idle connection holds no buffer at all.  A closed
+ * connection is freed at the end of the turn, so nothing running in that
+ * turn is left holding a dangling pointer.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "compat.h"
+
+#define RDBUF_SIZE	(64 * 1024)
+#define ACCEPT_BATCH	64
+#define LINGER_MS	5000
+#define OUT_PAUSE	(1024 * 1024)	/* unsent output: stop reading */
+
+RB_HEAD(conn_tree, conn);
+RB_HEAD(addr_tree, addrcount);
+
+static struct listener_head	 listeners =
+    TAILQ_HEAD_INITIALIZER(listeners);
+static struct conn_tree		 conns = RB_INITIALIZER(&conns);
+static struct addr_tree		 addrs = RB_INITIALIZER(&addrs);
+static TAILQ_HEAD(, conn)	 wlist = TAILQ_HEAD_INITIALIZER(wlist);
+static TAILQ_HEAD(, conn)	 zombies = TAILQ_HEAD_INITIALIZER(zombies);
+static uint32_t			 conn_nextid;
+static uint8_t			 rdbuf[RDBUF_SIZE];
+static struct log_ratelimit	 conn_rl = LOG_RATELIMIT_INIT(20, 10);
+static struct log_ratelimit	 accept_rl = LOG_RATELIMIT_INIT(5, 60);
+
+static int	conn_cmp(struct conn *, struct conn *);
+static int	addr_cmp(struct addrcount *, struct addrcount *);
+static void	listener_accept(int, int, void *);
+static void	listener_resume(void *);
+static void	conn_io(int, int, void *);
+static void	conn_timer(void *);
+static void	conn_read(struct conn *);
+static size_t	conn_process(struct conn *, const uint8_t *, size_t);
+static void	conn_flush(struct conn *);
+static void	conn_events(struct conn *);
+
+RB_GENERATE_STATIC(conn_tree, conn, idtree, conn_cmp);
+RB_GENERATE_STATIC(addr_tree, addrcount, entry, addr_cmp);
+
+static int
+conn_cmp(struct conn *a, struct conn *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+addr_cmp(struct addrcount *a, struct addrcount *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr, b->addr, sizeof(a->addr));
+}
+
+/* IPC_LISTENER: a bound socket, served once the service starts. */
+void
+conn_listener_add(struct ipc_msg *msg)
+{
+	struct listener	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal(NULL);
+	l->id = ipc_get_uint(msg, 0);
+	l->kind = ipc_get_uint(msg, 1);
+	if (ipc_get_cstr(msg, 2, l->name, sizeof(l->name)) == -1)
+		fatalx("IPC_LISTENER: bad name");
+	l->max_conns = ipc_get_uint(msg, 3);
+	l->max_conns_addr = ipc_get_uint(msg, 4);
+	l->fd = msg->fd;
+	msg->fd = -1;
+	ev_set(&l->ev, l->fd, listener_accept, l);
+	evtimer_set(&l->resume, listener_resume, l);
+	TAILQ_INSERT_TAIL(&listeners, l, entry);
+}
+
+void
+conn_listeners_start(void)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		ev_add(&l->ev, EV_READ);
+}
+
+static void
+listener_resume(void *arg)
+{
+	struct listener	*l = arg;
+
+	ev_add(&l->ev, EV_READ);
+}
+
+static struct addrcount *
+addr_get(const struct sockaddr_storage *ss)
+{
+	struct addrcount	 key, *ac;
+
+	memset(&key, 0, sizeof(key));
+	key.family = ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(key.addr, &((const struct sockaddr_in *)ss)->sin_addr,
+		    4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(key.addr,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	if ((ac = RB_FIND(addr_tree, &addrs, &key)) != NULL)
+		return ac;
+	if ((ac = malloc(sizeof(*ac))) == NULL)
+		return NULL;
+	*ac = key;
+	RB_INSERT(addr_tree, &addrs, ac);
+	return ac;
+}
+
+static void
+addr_put(struct addrcount *ac)
+{
+	if (ac != NULL && --ac->count == 0) {
+		RB_REMOVE(addr_tree, &addrs, ac);
+		free(ac);
+	}
+}
+
+static void
+conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
+    struct addrcount *ac)
+{
+	struct conn	*c;
+	int		 on = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		addr_put(ac);
+		return;
+	}
+	do {
+		c->id = ++conn_nextid;
+	} while (c->id == 0 || RB_FIND(conn_tree, &conns, c) != NULL);
+	RB_INSERT(conn_tree, &conns, c);
+	c->fd = fd;
+	c->l = l;
+	c->ac = ac;
+	c->state = CONN_NEW;
+	c->family = ss->ss_family;
+	if (ss->ss_family == AF_INET) {
+		memcpy(c->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+		c->port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(c->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		    16);
+		c->port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	}
+	/* MQTT is request and answer: Nagle only adds latency. */
+	if (c->family == AF_INET || c->family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on));
+	c->max_packet_out = UINT32_MAX;
+	c->recv_max_out = 65535;
+	c->last_rx = ev_now();
+	buf_init(&c->rbuf, 0);
+	buf_init(&c->obuf, 0);
+	l->nconns++;
+	engine_stats.conns++;
+	engine_stats.conns_total++;
+	ev_set(&c->ev, fd, conn_io, c);
+	conn_events(c);
+	evtimer_set(&c->timer, conn_timer, c);
+	evtimer_add(&c->timer, (uint64_t)econf.connect_timeout * 1000);
+}
+
+static void
+listener_accept(int fd, int flags, void *arg)
+{
+	struct listener		*l = arg;
+	struct sockaddr_storage	 ss;
+	struct addrcount	*ac;
+	socklen_t		 len;
+	int			 cfd, i;
+
+	(void)flags;
+	for (i = 0; i < ACCEPT_BATCH; i++) {
+		len = sizeof(ss);
+		memset(&ss, 0, sizeof(ss));
+		if ((cfd = accept4(fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			if (errno == EMFILE || errno == ENFILE) {
+				log_limited(&accept_rl, LOG_WARNING,
+				    "listener %s: %s; pausing for a second",
+				    l->name, strerror(errno));
+				ev_del(&l->ev);
+				evtimer_add(&l->resume, 1000);
+			}
+			return;
+		}
+		if (l->max_conns != 0 && l->nconns >= l->max_conns) {
+			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
+			    "%u connections, refusing more", l->name,
+			    l->max_conns);
+			engine_stats.conns_refused++;
+			close(cfd);
+			continue;
+		}
+		ac = NULL;
+		if (l->max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
+			if ((ac = addr_get(&ss)) == NULL) {
+				close(cfd);
+				continue;
+			}
+			if (ac->count >= l->max_conns_addr) {
+				log_limited(&accept_rl, LOG_WARNING,
+				    "listener %s: %u connections from one "
+				    "address, refusing more", l->name,
+				    l->max_conns_addr);
+				engine_stats.conns_refused++;
+				if (ac->count == 0)
+					addr_put(ac);
+				close(cfd);
+				continue;
+			}
+			ac->count++;
+		}
+		conn_new(cfd, l, &ss, ac);
+	}
+}
+
+struct conn *
+conn_by_id(uint32_t id)
+{
+	struct conn	 key;
+
+	memset(&key, 0, sizeof(key));
+	key.id = id;
+	return RB_FIND(conn_tree, &conns, &key);
+}
+
+/* "client-id 192.0.2.1:5432" or "[2001:db8::1]:5432" for the log. */
+const char *
+conn_name(const struct conn *c)
+{
+	static char	 buf[512];
+	char		 host[INET6_ADDRSTRLEN];
+	const char	*id = c->sess != NULL ? c->sess->id : "-";
+
+	switch (c->family) {
+	case AF_INET:
+		inet_ntop(AF_INET, c->addr, host, sizeof(host));
+		snprintf(buf, sizeof(buf), "%.200s %s:%u", id, host, c->port);
+		break;
+	case AF_INET6:
+		inet_ntop(AF_INET6, c->addr, host, sizeof(host));
+		snprintf(buf, sizeof(buf), "%.200s [%s]:%u", id, host,
+		    c->port);
+		break;
+	default:
+		snprintf(buf, sizeof(buf), "%.200s %s", id, c->l->name);
+		break;
+	}
+	return buf;
+}
+
+/*
+ * A line about a client: its identifier, address and listener.  Lines a
+ * client can cause are rate limited.
+ */
+void
+conn_log(struct conn *c, int pri, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (pri == LOG_DEBUG)
+		log_debug("client %s on %s: %s", conn_name(c), c->l->name,
+		    msg);
+	else
+		log_limited(&conn_rl, pri, "client %s on %s: %s", conn_name(c),
+		    c->l->name, msg);
+}
+
+void
+conn_update(struct conn *c)
+{
+	conn_events(c);
+}
+
+static void
+conn_events(struct conn *c)
+{
+	int	 flags = 0;
+
+	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE) &&
+	    buf_len(&c->obuf) < OUT_PAUSE)
+		flags |= EV_READ;
+	if (c->blocked)
+		flags |= EV_WRITE;
+	if (flags == c->evflags)
+		return;
+	if (flags == 0)
+		ev_del(&c->ev);
+	else
+		ev_add(&c->ev, flags);
+	c->evflags = flags;
+}
+
+static void
+conn_io(int fd, int flags, void *arg)
+{
+	struct conn	*c = arg;
+
+	(void)fd;
+	if ((flags & EV_WRITE) && c->state != CONN_DEAD) {
+		c->blocked = 0;
+		conn_flush(c);
+	}
+	if ((flags & EV_READ) && (c->state == CONN_NEW ||
+	    c->state == CONN_ACTIVE))
+		conn_read(c);
+}
+
+/* How much of the packet at the start of `p' is missing, if known. */
+static size_t
+conn_want(const uint8_t *p, size_t len)
+{
+	uint8_t		 first;
+	uint32_t	 rl;
+	size_t		 hlen;
+
+	if (mqtt_header(p, len, &first, &rl, &hlen) != 1 ||
+	    hlen + rl <= len)
+		return RDBUF_SIZE;
+	return hlen + rl - len;
+}
+
+static void
+conn_read(struct conn *c)
+{
+	uint8_t		*p;
+	size_t		 used, want;
+	ssize_t		 n;
+
+	if (buf_len(&c->rbuf) == 0) {
+		if ((n = read(c->fd, rdbuf, sizeof(rdbuf))) <= 0)
+			goto fail;
+		c->last_rx = ev_now();
+		engine_stats.bytes_in += n;
+		used = conn_process(c, rdbuf, n);
+		if (c->state != CONN_DEAD && used < (size_t)n &&
+		    buf_add(&c->rbuf, rdbuf + used, n - used) == -1)
+			conn_close(c, "out of memory");
+		return;
+	}
+	/* Part of a packet is here: read the rest after it. */
+	want = conn_want(buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+	if (want > RDBUF_SIZE)
+		want = RDBUF_SIZE;
+	if ((p = buf_reserve_exact(&c->rbuf, want)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	if ((n = read(c->fd, p, want)) <= 0)
+		goto fail;
+	buf_commit(&c->rbuf, n);
+	c->last_rx = ev_now();
+	engine_stats.bytes_in += n;
+	used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+	if (c->state != CONN_DEAD) {
+		buf_consume(&c->rbuf, used);
+		if (buf_len(&c->rbuf) == 0)
+			buf_free(&c->rbuf);
+	}
+	return;
+fail:
+	if (n == 0)
+		conn_close(c, c->graceful ? NULL : "connection closed by the "
+		    "client");
+	else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		conn_close(c, strerror(errno));
+}
+
+/*
+ * Hand every complete packet in `p' to the protocol; returns the bytes
+ * taken.  A packet larger than the limit is refused from its header,
+ * before its body is buffered; before CONNECT the limit is lower, and the
+ * first byte must be that of a CONNECT.
+ */
+static size_t
+conn_process(struct conn *c, const uint8_t *p, size_t len)
+{
+	size_t		 used = 0, hlen;
+	uint32_t	 rl, limit;
+	uint8_t		 first;
+	int		 r;
+
+	while (used < len && (c->state == CONN_NEW ||
+	    c->state == CONN_ACTIVE)) {
+		if (c->state == CONN_NEW && (p[used] >> 4) != MQTT_CONNECT) {
+			engine_stats.protocol_errors++;
+			conn_close(c, "the first packet is not CONNECT");
+			break;
+		}
+		r = mqtt_header(p + used, len - used, &first, &rl, &hlen);
+		if (r == 0)
+			break;
+		if (r == -1) {
+			client_error(c, RC_MALFORMED_PACKET,
+			    "malformed remaining length");
+			break;
+		}
+		limit = c->state == CONN_NEW ? econf.max_connect_size :
+		    econf.max_packet_size;
+		if (hlen + rl > limit) {
+			client_error(c, RC_PACKET_TOO_LARGE,
+			    "packet larger than the limit");
+			break;
+		}
+		if (len - used < hlen + rl)
+			break;
+		client_packet(c, first, p + used + hlen, rl);
+		used += hlen + rl;
+	}
+	return used;
+}
+
+#ifdef FUZZING
+/*
+ * For the fuzz target and the unit tests: a connection on `fd' without a
+ * listening socket, and its input fed directly.
+ */
+struct conn *
+conn_test_new(int fd, struct listener *l)
+{
+	struct sockaddr_storage	 ss;
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(1);
+	conn_new(fd, l, &ss, NULL);
+	return conn_by_id(conn_nextid);
+}
+
+size_t
+conn_test_input(struct conn *c, const uint8_t *p, size_t len)
+{
+	size_t	 used;
+
+	if (buf_len(&c->rbuf) == 0) {
+		used = conn_process(c, p, len);
+		if (c->state != CONN_DEAD && used < len)
+			buf_add(&c->rbuf, p + used, len - used);
+	} else {
+		buf_add(&c->rbuf, p, len);
+		used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+		if (c->state != CONN_DEAD)
+			buf_consume(&c->rbuf, used);
+	}
+	return used;
+}
+#endif
+
+/* After authd's verdict: read again, starting with what is buffered. */
+void
+conn_resume(struct conn *c)
+{
+	size_t	 used;
+
+	conn_events(c);
+	if (buf_len(&c->rbuf) == 0 || c->state != CONN_ACTIVE)
+		return;
+	used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+	if (c->state != CONN_DEAD) {
+		buf_consume(&c->rbuf, used);
+		if (buf_len(&c->rbuf) == 0)
+			buf_free(&c->rbuf);
+		conn_events(c);
+	}
+}
+
+/* Room for `len' bytes of output, written at the end of this turn. */
+uint8_t *
+conn_reserve(struct conn *c, size_t len)
+{
+	uint8_t	*p;
+
+	if (c->state == CONN_DEAD)
+		return NULL;
+	if ((p = buf_reserve(&c->obuf, len)) == NULL)
+		return NULL;
+	if (!c->onwlist && !c->blocked) {
+		TAILQ_INSERT_TAIL(&wlist, c, wlist);
+		c->onwlist = 1;
+	}
+	return p;
+}
+
+void
+conn_commit(struct conn *c, size_t len)
+{
+	buf_commit(&c->obuf, len);
+}
+
+int
+conn_send(struct conn *c, const void *p, size_t len)
+{
+	uint8_t	*w;
+
+	if ((w = conn_reserve(c, len)) == NULL)
+		return -1;
+	memcpy(w, p, len);
+	conn_commit(c, len);
+	return 0;
+}
+
+size_t
+conn_outq(const struct conn *c)
+{
+	return buf_len(&c->obuf);
+}
+
+static void
+conn_flush(struct conn *c)
+{
+	ssize_t	 n;
+
+	while (buf_len(&c->obuf) > 0) {
+		n = send(c->fd, buf_ptr(&c->obuf), buf_len(&c->obuf),
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->blocked = 1;
+				conn_events(c);
+				return;
+			}
+			conn_close(c, strerror(errno));
+			return;
+		}
+		buf_consume(&c->obuf, n);
+		engine_stats.bytes_out += n;
+	}
+	buf_free(&c->obuf);
+	if (c->state == CONN_CLOSING) {
+		conn_close(c, NULL);
+		return;
+	}
+	conn_events(c);
+	/* The window may have opened while output was stuck. */
+	if (c->sess != NULL && c->state == CONN_ACTIVE)
+		session_pump(c->sess);
+}
+
+/* The end of a turn: write what was gathered, free the dead. */
+void
+conn_flush_all(void)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&wlist)) != NULL) {
+		TAILQ_REMOVE(&wlist, c, wlist);
+		c->onwlist = 0;
+		if (c->state != CONN_DEAD)
+			conn_flush(c);
+	}
+	while ((c = TAILQ_FIRST(&zombies)) != NULL) {
+		TAILQ_REMOVE(&zombies, c, wlist);
+		free(c);
+	}
+}
+
+void
+conn_keepalive_set(struct conn *c, uint16_t keepalive)
+{
+	c->keepalive = keepalive;
+	if (keepalive == 0)
+		evtimer_del(&c->timer);
+	else
+		evtimer_at(&c->timer, c->last_rx + keepalive * 1500ULL);
+}
+
+static void
+conn_timer(void *arg)
+{
+	struct conn	*c = arg;
+	uint64_t	 deadline;
+
+	switch (c->state) {
+	case CONN_NEW:
+	case CONN_AUTH:
+		engine_stats.connect_timeouts++;
+		conn_close(c, "no CONNECT in time");
+		break;
+	case CONN_ACTIVE:
+		if (c->keepalive == 0)
+			break;
+		deadline = c->last_rx + c->keepalive * 1500ULL;
+		if (ev_now() < deadline) {
+			evtimer_at(&c->timer, deadline);
+			break;
+		}
+		engine_stats.keepalive_timeouts++;
+		client_error(c, RC_KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+		break;
+	case CONN_CLOSING:
+		conn_close(c, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Stop reading; close once the last packet is written (or in 5 s). */
+void
+conn_linger(struct conn *c)
+{
+	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
+		return;
+	client_gone(c, c->graceful);
+	c->state = CONN_CLOSING;
+	evtimer_add(&c->timer, LINGER_MS);
+	if (buf_len(&c->obuf) == 0) {
+		conn_close(c, NULL);
+		return;
+	}
+	conn_events(c);
+	if (!c->onwlist && !c->blocked) {
+		TAILQ_INSERT_TAIL(&wlist, c, wlist);
+		c->onwlist = 1;
+	}
+}
+
+/*
+ * Close now.  The session learns it, the will goes as the goodbye (or
+ * its absence) says; the memory is freed at the end of the turn.
+ */
+void
+conn_close(struct conn *c, const char *why)
+{
+	int	 i;
+
+	if (c->state == CONN_DEAD)
+		return;
+	if (why != NULL)
+		conn_log(c, LOG_DEBUG, "closed: %s", why);
+	client_gone(c, c->graceful);
+	c->state = CONN_DEAD;
+	c->l->nconns--;
+	addr_put(c->ac);
+	RB_REMOVE(conn_tree, &conns, c);
+	if (c->evflags != 0)
+		ev_del(&c->ev);
+	close(c->fd);
+	evtimer_del(&c->timer);
+	free(c->pending);
+	for (i = 0; i < c->nalias; i++)
+		free(c->alias[i]);
+	free(c->alias);
+	buf_free(&c->rbuf);
+	buf_free(&c->obuf);
+	if (c->onwlist)
+		TAILQ_REMOVE(&wlist, c, wlist);
+	c->onwlist = 0;
+	TAILQ_INSERT_TAIL(&zombies, c, wlist);
+	engine_stats.conns--;
+}

@@ -1,0 +1,264 @@
+/*
+ * Copyright (c) 2026 The brokerd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * brokerd: engine.  Accepts MQTT clients on the listeners the parent
+ * hands over, keeps the sessions and the topic tree, and serves the
+ * control socket.  Chrooted to an empty directory, its own user, no file
+ * system access, no new sockets.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "child.h"
+#include "log.h"
+
+struct engine_stats	 engine_stats;
+struct engine_conf	 econf;
+
+static int		 engine_configured;
+
+static void	engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
+static void	engine_dispatch_tlsproxy(struct ipc_chan *, struct ipc_msg *);
+static void	engine_dispatch_authd(struct ipc_chan *, struct ipc_msg *);
+static void	engine_dispatch_storaged(struct ipc_chan *, struct ipc_msg *);
+static void	engine_flush(void *);
+static void	engine_start(void);
+static void	engine_conf_recv(struct ipc_msg *);
+
+static const ipc_dispatch_fn engine_peers[PROC_MAX] = {
+	[PROC_TLSPROXY] = engine_dispatch_tlsproxy,
+	[PROC_AUTHD] = engine_dispatch_authd,
+	[PROC_STORAGED] = engine_dispatch_storaged,
+};
+
+__dead void
+engine_main(int debug)
+{
+	log_init(debug, LOG_DAEMON);
+	setproctitle("%s", proc_names[PROC_ENGINE]);
+	ev_init();
+	child_init(PROC_ENGINE, engine_dispatch_parent);
+	engine_stats.started = ev_now();
+	topic_init();
+	retain_init();
+	ev_setflush(engine_flush, NULL);
+	ev_dispatch();
+	exit(0);
+}
+
+/* The end of every turn: client output first, then IPC. */
+static void
+engine_flush(void *arg)
+{
+	(void)arg;
+	conn_flush_all();
+	ipc_flush_pending();
+}
+
+/* IPC_START: every process is ready; serve. */
+static void
+engine_start(void)
+{
+	if (!engine_configured)
+		fatalx("IPC_START before IPC_ENGINE_CONF");
+	conn_listeners_start();
+	control_start();
+}
+
+int
+engine_started(void)
+{
+	return child.started;
+}
+
+/* IPC_ENGINE_CONF, at start and after each reload. */
+static void
+engine_conf_recv(struct ipc_msg *msg)
+{
+	struct engine_conf	 c;
+	uint32_t		 i = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.max_packet_size = ipc_get_uint(msg, i++);
+	c.max_connect_size = ipc_get_uint(msg, i++);
+	c.max_topic_length = ipc_get_uint(msg, i++);
+	c.max_topic_levels = ipc_get_uint(msg, i++);
+	c.max_keepalive = ipc_get_uint(msg, i++);
+	c.connect_timeout = ipc_get_uint(msg, i++);
+	c.max_inflight = ipc_get_uint(msg, i++);
+	c.max_inflight_bytes = ipc_get_uint(msg, i++);
+	c.max_queued = ipc_get_uint(msg, i++);
+	c.max_queued_bytes = ipc_get_uint(msg, i++);
+	c.max_queued_total = ipc_get_uint(msg, i++);
+	c.max_subscriptions = ipc_get_uint(msg, i++);
+	c.max_user_properties = ipc_get_uint(msg, i++);
+	c.max_topic_aliases = ipc_get_uint(msg, i++);
+	c.session_expiry = ipc_get_uint(msg, i++);
+	c.max_session_expiry = ipc_get_uint(msg, i++);
+	c.max_retained = ipc_get_uint(msg, i++);
+	c.max_retained_bytes = ipc_get_uint(msg, i++);
+	c.max_qos = ipc_get_uint(msg, i++);
+	c.retain_available = ipc_get_bool(msg, i++);
+	c.allow_empty_id = ipc_get_bool(msg, i++);
+	if (ipc_get_cstr(msg, i++, c.id_prefix, sizeof(c.id_prefix)) == -1)
+		fatalx("IPC_ENGINE_CONF: bad client id prefix");
+	/* The parent checked the ranges; these would break the engine. */
+	if (c.max_packet_size < 64 || c.max_packet_size > MQTT_MAX_REMAINING ||
+	    c.max_connect_size < 64 || c.max_topic_levels < 1 ||
+	    c.max_topic_levels > 65535 || c.max_topic_length < 1 ||
+	    c.max_inflight < 1 || c.max_inflight > 65535 || c.max_qos > 2 ||
+	    c.max_topic_aliases > 65535 || c.max_keepalive > 65535)
+		fatalx("IPC_ENGINE_CONF: value out of range");
+	econf = c;
+	mqtt_set_max_user_props(c.max_user_properties);
+	engine_configured = 1;
+}
+
+/* Ask authd about a CONNECT; the answer is client_verdict(). */
+void
+engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+	char		 addr[64];
+	const char	*name;
+
+	name = conn_name(c);
+	if ((name = strchr(name, ' ')) != NULL)
+		name++;
+	else
+		name = "";
+	strlcpy(addr, name, sizeof(addr));
+	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
+	ipc_put_uint(a, c->l->id);
+	ipc_put_strn(a, (const char *)cn->client_id.p, cn->client_id.len);
+	ipc_put_bool(a, cn->has_username);
+	ipc_put_strn(a, (const char *)cn->username.p, cn->username.len);
+	ipc_put_bool(a, cn->has_password);
+	ipc_put_bin(a, cn->password.p, cn->password.len);
+	ipc_put_str(a, addr);
+	ipc_put_uint(a, cn->version);
+	ipc_end(a, -1);
+}
+
+/* brokerctl show stats */
+void
+engine_show_stats(struct ipc_chan *chan)
+{
+	const struct engine_stats	*s = &engine_stats;
+
+	control_stat(chan, "uptime", (ev_now() - s->started) / 1000);
+	control_stat(chan, "connections", s->conns);
+	control_stat(chan, "connections.total", s->conns_total);
+	control_stat(chan, "connections.refused", s->conns_refused);
+	control_stat(chan, "clients", s->clients);
+	control_stat(chan, "sessions", s->sessions);
+	control_stat(chan, "subscriptions", s->subscriptions);
+	control_stat(chan, "retained", s->retained);
+	control_stat(chan, "retained.bytes", s->retained_bytes);
+	control_stat(chan, "queued", s->queued);
+	control_stat(chan, "queued.bytes", s->queued_bytes);
+	control_stat(chan, "inflight", s->inflight);
+	control_stat(chan, "messages.received", s->msgs_in);
+	control_stat(chan, "messages.sent", s->msgs_out);
+	control_stat(chan, "bytes.received", s->bytes_in);
+	control_stat(chan, "bytes.sent", s->bytes_out);
+	control_stat(chan, "dropped.queue_full", s->drop_queue_full);
+	control_stat(chan, "dropped.total_full", s->drop_total_full);
+	control_stat(chan, "dropped.slow_client", s->drop_slow);
+	control_stat(chan, "dropped.expired", s->drop_expired);
+	control_stat(chan, "dropped.too_large", s->drop_too_large);
+	control_stat(chan, "auth.denied", s->auth_denied);
+	control_stat(chan, "protocol_errors", s->protocol_errors);
+	control_stat(chan, "timeouts.connect", s->connect_timeouts);
+	control_stat(chan, "timeouts.keepalive", s->keepalive_timeouts);
+	control_stat(chan, "takeovers", s->takeovers);
+	control_stat(chan, "wills", s->wills);
+	control_stat(chan, "control.connections", s->ctl_conns);
+}
+
+static void
+engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	(void)chan;
+	if (child_dispatch(msg, engine_peers, engine_start))
+		return;
+	switch (msg->hdr.type) {
+	case IPC_LISTENER:
+		conn_listener_add(msg);
+		break;
+	case IPC_CONTROL:
+		control_init(msg->fd);
+		msg->fd = -1;
+		break;
+	case IPC_ENGINE_CONF:
+		engine_conf_recv(msg);
+		break;
+	case IPC_CTL_RESULT:
+		control_result(msg);
+		break;
+	default:
+		fatalx("unexpected %s from the parent",
+		    ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void
+engine_dispatch_tlsproxy(struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	(void)chan;
+	switch (msg->hdr.type) {
+	default:
+		fatalx("unexpected %s from tlsproxy",
+		    ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void
+engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	struct conn	*c;
+
+	(void)chan;
+	switch (msg->hdr.type) {
+	case IPC_AUTH_VERDICT:
+		/* The client may have gone while authd thought. */
+		if ((c = conn_by_id(msg->hdr.id)) != NULL)
+			client_verdict(c, msg);
+		break;
+	default:
+		fatalx("unexpected %s from authd",
+		    ipc_type_name(msg->hdr.type));
+	}
+}
+
+static void
+engine_dispatch_storaged(struct ipc_chan *chan, struct ipc_msg *msg)
+{
+	(void)chan;
+	switch (msg->hdr.type) {
+	default:
+		fatalx("unexpected %s from storaged",
+		    ipc_type_name(msg->hdr.type));
+	}
+}

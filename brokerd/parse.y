@@ -1,0 +1,1030 @@
+/*
+ * Copyright (c) 2026 The brokerd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * brokerd.conf(5): one statement per line; macros (`name = "value"',
+ * used as $name), `include "file"', comments from `#' to the end of the
+ * line, a backslash joins a line to the next.
+ */
+
+%{
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "brokerd.h"
+#include "log.h"
+
+#define MAXINCLUDE	16
+#define MAXPUSHBACK	8192
+
+static TAILQ_HEAD(files, file)	 files = TAILQ_HEAD_INITIALIZER(files);
+static struct file {
+	TAILQ_ENTRY(file)	 entry;
+	FILE			*stream;
+	char			*name;
+	int			 lineno;
+	int			 errors;
+} *file, *topfile;
+
+static struct file	*pushfile(const char *);
+static int		 popfile(void);
+int			 yyparse(void);
+static int		 yylex(void);
+static int		 yyerror(const char *, ...)
+			    __attribute__((__format__ (printf, 1, 2)));
+static int		 kw_cmp(const void *, const void *);
+static int		 lookup(const char *);
+static int		 lgetc(int);
+static int		 lungetc(int);
+static int		 findeol(void);
+
+static TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+struct sym {
+	TAILQ_ENTRY(sym)	 entry;
+	int			 used;
+	int			 persist;
+	char			*nam;
+	char			*val;
+};
+static int		 symset(const char *, const char *, int);
+static char		*symget(const char *);
+
+static struct brokerd_conf	*conf;
+static int			 nlisteners;
+
+static struct listener_conf *add_listener_tcp(const char *, long long);
+static struct listener_conf *add_listener_unix(const char *);
+static int	set_path(char *, size_t, const char *, const char *);
+static int	parse_size(const char *, long long *);
+static int	range(long long, long long, long long, const char *);
+
+/* Options of the listener being parsed. */
+static struct listener_conf	 lopts;
+
+typedef struct {
+	union {
+		long long	 number;
+		char		*string;
+	} v;
+	int lineno;
+} YYSTYPE;
+
+%}
+
+%token	INCLUDE LISTEN ON PORT DATADIR CONTROL SOCKET CHROOT USER LOG LEVEL
+%token	ENGINE TLSPROXY AUTHD STORAGED DEBUG INFO WARNING
+%token	MAX PACKET SIZE CONNECT TOPIC LENGTH LEVELS KEEPALIVE TIMEOUT
+%token	INFLIGHT BYTES QUEUED MESSAGES TOTAL SUBSCRIPTIONS PROPERTIES
+%token	ALIASES SESSION EXPIRY NEVER RETAINED QOS RETAIN YES NO CLIENT ID
+%token	PREFIX EMPTY ALLOW ANONYMOUS CONNECTIONS PER ADDRESS
+%token	ERROR
+%token	<v.string>	STRING
+%token	<v.number>	NUMBER
+%type	<v.number>	optport proc loglevel size yesno expiry
+%type	<v.string>	string
+
+%%
+
+grammar		: /* empty */
+		| grammar include '\n'
+		| grammar '\n'
+		| grammar varset '\n'
+		| grammar main '\n'
+		| grammar error '\n'		{ file->errors++; yyerrok; }
+		;
+
+include		: INCLUDE STRING		{
+			struct file	*nfile;
+
+			yylval.lineno = $<lineno>2;
+			if ((nfile = pushfile($2)) == NULL) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+			file = nfile;
+			lungetc('\n');
+		}
+		;
+
+string		: string STRING			{
+			if (asprintf(&$$, "%s %s", $1, $2) == -1)
+				fatal("string: asprintf");
+			free($1);
+			free($2);
+		}
+		| STRING
+		| NUMBER			{
+			if (asprintf(&$$, "%lld", $1) == -1)
+				fatal("string: asprintf");
+		}
+		;
+
+varset		: STRING '=' string		{
+			char	*s = $1;
+
+			for (; *s != '\0'; s++)
+				if (!isalnum((unsigned char)*s) && *s != '_') {
+					yyerror("macro name may only hold "
+					    "letters, digits and _");
+					free($1);
+					free($3);
+					YYERROR;
+				}
+			if (symset($1, $3, 0) == -1)
+				fatal("cannot store variable");
+			free($1);
+			free($3);
+		}
+		;
+
+optport		: /* empty */			{ $$ = -1; }
+		| PORT NUMBER			{
+			if ($2 < 1 || $2 > 65535) {
+				yyerror("port %lld out of range (1-65535)",
+				    $2);
+				YYERROR;
+			}
+			$$ = $2;
+		}
+		;
+
+proc		: ENGINE			{ $$ = PROC_ENGINE; }
+		| TLSPROXY			{ $$ = PROC_TLSPROXY; }
+		| AUTHD				{ $$ = PROC_AUTHD; }
+		| STORAGED			{ $$ = PROC_STORAGED; }
+		;
+
+size		: NUMBER			{
+			if ($1 < 0) {
+				yyerror("size %lld is negative", $1);
+				YYERROR;
+			}
+			$$ = $1;
+		}
+		| STRING			{
+			if (parse_size($1, &$$) == -1) {
+				yyerror("\"%s\" is not a size", $1);
+				free($1);
+				YYERROR;
+			}
+			free($1);
+		}
+		;
+
+yesno		: YES				{ $$ = 1; }
+		| NO				{ $$ = 0; }
+		;
+
+expiry		: NUMBER			{
+			if (range($1, 0, EXPIRY_NEVER - 1, "expiry") == -1)
+				YYERROR;
+			$$ = $1;
+		}
+		| NEVER				{ $$ = EXPIRY_NEVER; }
+		;
+
+listenopts	: /* empty */
+		| listenopts listenopt
+		;
+
+listenopt	: ALLOW ANONYMOUS		{ lopts.anonymous = 1; }
+		| MAX CONNECTIONS NUMBER	{
+			if (range($3, 1, UINT32_MAX, "max connections") == -1)
+				YYERROR;
+			lopts.max_conns = $3;
+		}
+		| MAX CONNECTIONS PER ADDRESS NUMBER {
+			if (range($5, 1, UINT32_MAX,
+			    "max connections per address") == -1)
+				YYERROR;
+			lopts.max_conns_addr = $5;
+		}
+		;
+
+loglevel	: WARNING			{ $$ = -1; }
+		| INFO				{ $$ = 0; }
+		| DEBUG				{ $$ = 1; }
+		;
+
+main		: LISTEN ON STRING optport {
+			memset(&lopts, 0, sizeof(lopts));
+		} listenopts			{
+			struct listener_conf	*l;
+
+			if ($3[0] == '/') {
+				if ($4 != -1) {
+					yyerror("a UNIX socket has no port");
+					free($3);
+					YYERROR;
+				}
+				l = add_listener_unix($3);
+			} else
+				l = add_listener_tcp($3,
+				    $4 == -1 ? BROKERD_PORT : $4);
+			free($3);
+			if (l == NULL)
+				YYERROR;
+			l->anonymous = lopts.anonymous;
+			l->max_conns = lopts.max_conns;
+			l->max_conns_addr = lopts.max_conns_addr;
+		}
+		| MAX PACKET SIZE size		{
+			if (range($4, 64, MQTT_MAX_REMAINING,
+			    "max packet size") == -1)
+				YYERROR;
+			conf->engine.max_packet_size = $4;
+		}
+		| MAX CONNECT SIZE size		{
+			if (range($4, 64, MQTT_MAX_REMAINING,
+			    "max connect size") == -1)
+				YYERROR;
+			conf->engine.max_connect_size = $4;
+		}
+		| MAX TOPIC LENGTH NUMBER	{
+			if (range($4, 1, 65535, "max topic length") == -1)
+				YYERROR;
+			conf->engine.max_topic_length = $4;
+		}
+		| MAX TOPIC LEVELS NUMBER	{
+			if (range($4, 1, 65535, "max topic levels") == -1)
+				YYERROR;
+			conf->engine.max_topic_levels = $4;
+		}
+		| MAX KEEPALIVE NUMBER		{
+			if (range($3, 1, 65535, "max keepalive") == -1)
+				YYERROR;
+			conf->engine.max_keepalive = $3;
+		}
+		| CONNECT TIMEOUT NUMBER	{
+			if (range($3, 1, 3600, "connect timeout") == -1)
+				YYERROR;
+			conf->engine.connect_timeout = $3;
+		}
+		| MAX INFLIGHT NUMBER		{
+			if (range($3, 1, 65535, "max inflight") == -1)
+				YYERROR;
+			conf->engine.max_inflight = $3;
+		}
+		| MAX INFLIGHT BYTES size	{
+			conf->engine.max_inflight_bytes = $4;
+		}
+		| MAX QUEUED MESSAGES NUMBER	{
+			if (range($4, 0, 100000000, "max queued messages") ==
+			    -1)
+				YYERROR;
+			conf->engine.max_queued = $4;
+		}
+		| MAX QUEUED BYTES size		{
+			conf->engine.max_queued_bytes = $4;
+		}
+		| MAX QUEUED TOTAL size		{
+			conf->engine.max_queued_total = $4;
+		}
+		| MAX SUBSCRIPTIONS NUMBER	{
+			if (range($3, 1, 100000000, "max subscriptions") == -1)
+				YYERROR;
+			conf->engine.max_subscriptions = $3;
+		}
+		| MAX USER PROPERTIES NUMBER	{
+			if (range($4, 0, 65535, "max user properties") == -1)
+				YYERROR;
+			conf->engine.max_user_properties = $4;
+		}
+		| MAX TOPIC ALIASES NUMBER	{
+			if (range($4, 0, 65535, "max topic aliases") == -1)
+				YYERROR;
+			conf->engine.max_topic_aliases = $4;
+		}
+		| SESSION EXPIRY expiry		{
+			conf->engine.session_expiry = $3;
+		}
+		| MAX SESSION EXPIRY expiry	{
+			conf->engine.max_session_expiry = $4;
+		}
+		| MAX RETAINED MESSAGES NUMBER	{
+			if (range($4, 0, 1000000000, "max retained messages") ==
+			    -1)
+				YYERROR;
+			conf->engine.max_retained = $4;
+		}
+		| MAX RETAINED BYTES size	{
+			conf->engine.max_retained_bytes = $4;
+		}
+		| MAX QOS NUMBER		{
+			if (range($3, 0, 2, "max qos") == -1)
+				YYERROR;
+			conf->engine.max_qos = $3;
+		}
+		| RETAIN yesno			{
+			conf->engine.retain_available = $2;
+		}
+		| EMPTY CLIENT ID yesno		{
+			conf->engine.allow_empty_id = $4;
+		}
+		| CLIENT ID PREFIX STRING	{
+			if (strlen($4) >= sizeof(conf->engine.id_prefix) ||
+			    strspn($4, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen($4)) {
+				yyerror("bad client id prefix \"%s\"", $4);
+				free($4);
+				YYERROR;
+			}
+			strlcpy(conf->engine.id_prefix, $4,
+			    sizeof(conf->engine.id_prefix));
+			free($4);
+		}
+		| DATADIR STRING		{
+			if (set_path(conf->datadir, sizeof(conf->datadir),
+			    $2, "data directory") == -1) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		| CONTROL SOCKET STRING		{
+			if (set_path(conf->control, sizeof(conf->control),
+			    $3, "control socket") == -1) {
+				free($3);
+				YYERROR;
+			}
+			free($3);
+		}
+		| CHROOT STRING			{
+			if (set_path(conf->chroot, sizeof(conf->chroot),
+			    $2, "chroot directory") == -1) {
+				free($2);
+				YYERROR;
+			}
+			free($2);
+		}
+		| USER proc STRING		{
+			if ($3[0] == '\0' || $3[0] == '-' ||
+			    strlen($3) >= USER_NAME_MAX ||
+			    strspn($3, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
+			    strlen($3)) {
+				yyerror("bad user name \"%s\"", $3);
+				free($3);
+				YYERROR;
+			}
+			strlcpy(conf->user[$2], $3, sizeof(conf->user[$2]));
+			free($3);
+		}
+		| LOG LEVEL loglevel		{ conf->verbose = $3; }
+		;
+
+%%
+
+struct keywords {
+	const char	*k_name;
+	int		 k_val;
+};
+
+static int
+yyerror(const char *fmt, ...)
+{
+	static const struct file	*lastfile;
+	static int			 lastline;
+	va_list				 ap;
+	char				*msg;
+
+	file->errors++;
+	/* A line already has its error: no "syntax error" on top. */
+	if (strcmp(fmt, "syntax error") == 0 && lastfile == file &&
+	    lastline == yylval.lineno)
+		return 0;
+	lastfile = file;
+	lastline = yylval.lineno;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatalx("yyerror vasprintf");
+	va_end(ap);
+	log_warnx("%s:%d: %s", file->name, yylval.lineno, msg);
+	free(msg);
+	return 0;
+}
+
+static int
+kw_cmp(const void *k, const void *e)
+{
+	return strcmp(k, ((const struct keywords *)e)->k_name);
+}
+
+static int
+lookup(const char *s)
+{
+	/* Sorted, for bsearch. */
+	static const struct keywords keywords[] = {
+		{ "address",		ADDRESS },
+		{ "aliases",		ALIASES },
+		{ "allow",		ALLOW },
+		{ "anonymous",		ANONYMOUS },
+		{ "authd",		AUTHD },
+		{ "bytes",		BYTES },
+		{ "chroot",		CHROOT },
+		{ "client",		CLIENT },
+		{ "connect",		CONNECT },
+		{ "connections",	CONNECTIONS },
+		{ "control",		CONTROL },
+		{ "datadir",		DATADIR },
+		{ "debug",		DEBUG },
+		{ "empty",		EMPTY },
+		{ "engine",		ENGINE },
+		{ "expiry",		EXPIRY },
+		{ "id",			ID },
+		{ "include",		INCLUDE },
+		{ "inflight",		INFLIGHT },
+		{ "info",		INFO },
+		{ "keepalive",		KEEPALIVE },
+		{ "length",		LENGTH },
+		{ "level",		LEVEL },
+		{ "levels",		LEVELS },
+		{ "listen",		LISTEN },
+		{ "log",		LOG },
+		{ "max",		MAX },
+		{ "messages",		MESSAGES },
+		{ "never",		NEVER },
+		{ "no",			NO },
+		{ "on",			ON },
+		{ "packet",		PACKET },
+		{ "per",		PER },
+		{ "port",		PORT },
+		{ "prefix",		PREFIX },
+		{ "properties",		PROPERTIES },
+		{ "qos",		QOS },
+		{ "queued",		QUEUED },
+		{ "retain",		RETAIN },
+		{ "retained",		RETAINED },
+		{ "session",		SESSION },
+		{ "size",		SIZE },
+		{ "socket",		SOCKET },
+		{ "storaged",		STORAGED },
+		{ "subscriptions",	SUBSCRIPTIONS },
+		{ "timeout",		TIMEOUT },
+		{ "tlsproxy",		TLSPROXY },
+		{ "topic",		TOPIC },
+		{ "total",		TOTAL },
+		{ "user",		USER },
+		{ "warning",		WARNING },
+		{ "yes",		YES },
+	};
+	const struct keywords	*p;
+
+	p = bsearch(s, keywords, sizeof(keywords) / sizeof(keywords[0]),
+	    sizeof(keywords[0]), kw_cmp);
+	return p != NULL ? p->k_val : STRING;
+}
+
+/* Characters pushed back, and macro values being read. */
+static unsigned char	 pushback[MAXPUSHBACK];
+static size_t		 npushback;
+static int		 pushback_overflow;
+
+static int
+lgetc(int quotec)
+{
+	int	 c, next;
+
+	if (npushback > 0)
+		return pushback[--npushback];
+
+	if (quotec) {
+		if ((c = getc(file->stream)) == EOF) {
+			yyerror("reached end of file while parsing a "
+			    "quoted string");
+			if (file == topfile || popfile() == EOF)
+				return EOF;
+			return quotec;
+		}
+		return c;
+	}
+
+	while ((c = getc(file->stream)) == '\\') {
+		next = getc(file->stream);
+		if (next != '\n') {
+			c = next;
+			break;
+		}
+		yylval.lineno = file->lineno;
+		file->lineno++;
+	}
+
+	/* At the end of an included file, read on in the one including it. */
+	while (c == EOF) {
+		if (file == topfile || popfile() == EOF)
+			return EOF;
+		c = lgetc(0);
+	}
+	return c;
+}
+
+static int
+lungetc(int c)
+{
+	if (c == EOF)
+		return EOF;
+	if (npushback >= sizeof(pushback)) {
+		pushback_overflow = 1;
+		return EOF;
+	}
+	pushback[npushback++] = c;
+	return c;
+}
+
+static int
+findeol(void)
+{
+	int	 c;
+
+	/* Through what was pushed back: it may hold this line's end. */
+	for (;;) {
+		c = lgetc(0);
+		if (c == '\n') {
+			/* Left for the grammar's error rule to end the line. */
+			lungetc(c);
+			break;
+		}
+		if (c == EOF)
+			break;
+	}
+	return ERROR;
+}
+
+static int
+allowed_in_string(int c)
+{
+	if (isalnum(c))
+		return 1;
+	return c != EOF && strchr("_-.:/+@%[]*", c) != NULL;
+}
+
+static int
+yylex(void)
+{
+	char		 buf[8192];
+	char		*p, *val;
+	int		 quotec, next, c, token;
+	size_t		 i;
+	const char	*errstr;
+
+top:
+	p = buf;
+	while ((c = lgetc(0)) == ' ' || c == '\t')
+		;
+
+	yylval.lineno = file->lineno;
+	if (c == '#')
+		while ((c = lgetc(0)) != '\n' && c != EOF)
+			;
+	if (c == '$' && npushback == 0) {
+		/* A macro: push its value back and read on. */
+		while (1) {
+			if ((c = lgetc(0)) == EOF)
+				return 0;
+			if (p + 1 >= buf + sizeof(buf) - 1) {
+				yyerror("macro name too long");
+				return findeol();
+			}
+			if (isalnum(c) || c == '_') {
+				*p++ = c;
+				continue;
+			}
+			*p = '\0';
+			lungetc(c);
+			break;
+		}
+		if ((val = symget(buf)) == NULL) {
+			yyerror("macro '%s' not defined", buf);
+			return findeol();
+		}
+		for (i = strlen(val); i > 0; i--)
+			lungetc((unsigned char)val[i - 1]);
+		if (pushback_overflow) {
+			pushback_overflow = 0;
+			yyerror("macro '%s' expands too far", buf);
+			return findeol();
+		}
+		goto top;
+	}
+
+	switch (c) {
+	case '\'':
+	case '"':
+		quotec = c;
+		while (1) {
+			if ((c = lgetc(quotec)) == EOF)
+				return 0;
+			if (c == '\n') {
+				file->lineno++;
+				continue;
+			} else if (c == '\\') {
+				if ((next = lgetc(quotec)) == EOF)
+					return 0;
+				if (next == quotec || next == ' ' ||
+				    next == '\t' || next == '\\')
+					c = next;
+				else if (next == '\n') {
+					file->lineno++;
+					continue;
+				} else
+					lungetc(next);
+			} else if (c == quotec) {
+				*p = '\0';
+				break;
+			} else if (c == '\0') {
+				yyerror("NUL byte in a quoted string");
+				return findeol();
+			}
+			if (p + 1 >= buf + sizeof(buf) - 1) {
+				yyerror("string too long");
+				return findeol();
+			}
+			*p++ = c;
+		}
+		if ((yylval.v.string = strdup(buf)) == NULL)
+			fatal("yylex: strdup");
+		return STRING;
+	}
+
+#define allowed_to_end_number(x) \
+	(isspace(x) || x == ')' || x == ',' || x == '/' || x == '}' || \
+	    x == '=' || x == '#')
+
+	if (c == '-' || isdigit(c)) {
+		do {
+			*p++ = c;
+			if ((size_t)(p - buf) >= sizeof(buf)) {
+				yyerror("string too long");
+				return findeol();
+			}
+		} while ((c = lgetc(0)) != EOF && isdigit(c));
+		lungetc(c);
+		if (p == buf + 1 && buf[0] == '-')
+			goto nodigits;
+		if (c == EOF || allowed_to_end_number(c)) {
+			*p = '\0';
+			yylval.v.number = strtonum(buf, LLONG_MIN, LLONG_MAX,
+			    &errstr);
+			if (errstr != NULL) {
+				yyerror("\"%s\" invalid number: %s", buf,
+				    errstr);
+				return findeol();
+			}
+			return NUMBER;
+		} else {
+nodigits:
+			while (p > buf + 1)
+				lungetc((unsigned char)*--p);
+			c = (unsigned char)*--p;
+			if (c == '-')
+				return c;
+		}
+	}
+
+	if (allowed_in_string(c)) {
+		do {
+			*p++ = c;
+			if ((size_t)(p - buf) >= sizeof(buf)) {
+				yyerror("string too long");
+				return findeol();
+			}
+		} while ((c = lgetc(0)) != EOF && allowed_in_string(c));
+		lungetc(c);
+		*p = '\0';
+		if ((token = lookup(buf)) == STRING)
+			if ((yylval.v.string = strdup(buf)) == NULL)
+				fatal("yylex: strdup");
+		return token;
+	}
+	if (c == '\n') {
+		yylval.lineno = file->lineno;
+		file->lineno++;
+	}
+	if (c == EOF)
+		return 0;
+	return c;
+}
+
+static struct file *
+pushfile(const char *name)
+{
+	struct file	*nfile;
+	int		 depth = 0;
+
+	TAILQ_FOREACH(nfile, &files, entry)
+		depth++;
+	if (depth >= MAXINCLUDE) {
+		yyerror("includes nested too deep");
+		return NULL;
+	}
+	if ((nfile = calloc(1, sizeof(struct file))) == NULL) {
+		log_warn("%s", __func__);
+		return NULL;
+	}
+	if ((nfile->name = strdup(name)) == NULL) {
+		log_warn("%s", __func__);
+		free(nfile);
+		return NULL;
+	}
+	if ((nfile->stream = fopen(nfile->name, "r")) == NULL) {
+		if (file != NULL)
+			yyerror("%s: %s", nfile->name, strerror(errno));
+		else
+			log_warn("%s", nfile->name);
+		free(nfile->name);
+		free(nfile);
+		return NULL;
+	}
+	/* An included file starts with the newline pushed back for it. */
+	nfile->lineno = TAILQ_EMPTY(&files) ? 1 : 0;
+	TAILQ_INSERT_TAIL(&files, nfile, entry);
+	return nfile;
+}
+
+static int
+popfile(void)
+{
+	struct file	*prev;
+
+	if ((prev = TAILQ_PREV(file, files, entry)) != NULL)
+		prev->errors += file->errors;
+	TAILQ_REMOVE(&files, file, entry);
+	fclose(file->stream);
+	free(file->name);
+	free(file);
+	file = prev;
+	return file != NULL ? 0 : EOF;
+}
+
+/*
+ * Parse `filename'.  Returns the configuration, or NULL after logging
+ * every error as file:line: message.
+ */
+struct brokerd_conf *
+parse_config(const char *filename)
+{
+	struct sym	*sym, *next;
+	int		 errors = 0;
+
+	conf = config_new();
+	nlisteners = 0;
+	npushback = 0;
+	pushback_overflow = 0;
+	file = NULL;
+	if ((file = pushfile(filename)) == NULL) {
+		config_free(conf);
+		return NULL;
+	}
+	topfile = file;
+
+	yyparse();
+	errors = file->errors;
+	popfile();
+
+	/* Free the macros that were not given on the command line. */
+	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
+		if (!sym->persist) {
+			free(sym->nam);
+			free(sym->val);
+			TAILQ_REMOVE(&symhead, sym, entry);
+			free(sym);
+		}
+	}
+	if (errors) {
+		config_free(conf);
+		return NULL;
+	}
+	config_defaults(conf);
+	return conf;
+}
+
+static int
+symset(const char *nam, const char *val, int persist)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry)
+		if (strcmp(nam, sym->nam) == 0)
+			break;
+	if (sym != NULL) {
+		if (sym->persist == 1)
+			return 0;
+		free(sym->nam);
+		free(sym->val);
+		TAILQ_REMOVE(&symhead, sym, entry);
+		free(sym);
+	}
+	if ((sym = calloc(1, sizeof(*sym))) == NULL)
+		return -1;
+	if ((sym->nam = strdup(nam)) == NULL) {
+		free(sym);
+		return -1;
+	}
+	if ((sym->val = strdup(val)) == NULL) {
+		free(sym->nam);
+		free(sym);
+		return -1;
+	}
+	sym->used = 0;
+	sym->persist = persist;
+	TAILQ_INSERT_TAIL(&symhead, sym, entry);
+	return 0;
+}
+
+/* -D name=value */
+int
+cmdline_symset(char *s)
+{
+	char	*sym, *val;
+	int	 ret;
+
+	if ((val = strchr(s, '=')) == NULL || val == s)
+		return -1;
+	if ((sym = strndup(s, val - s)) == NULL)
+		fatal("%s: strndup", __func__);
+	ret = symset(sym, val + 1, 1);
+	free(sym);
+	return ret;
+}
+
+static char *
+symget(const char *nam)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (strcmp(nam, sym->nam) == 0) {
+			sym->used = 1;
+			return sym->val;
+		}
+	}
+	return NULL;
+}
+
+static int
+set_path(char *dst, size_t size, const char *path, const char *what)
+{
+	if (path[0] != '/') {
+		yyerror("%s \"%s\" is not an absolute path", what, path);
+		return -1;
+	}
+	if (strlcpy(dst, path, size) >= size) {
+		yyerror("%s \"%s\" is too long", what, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listener_exists(const struct listener_conf *l)
+{
+	const struct listener_conf	*o;
+
+	TAILQ_FOREACH(o, &conf->listeners, entry) {
+		if (o->kind != l->kind)
+			continue;
+		if (l->kind == LISTEN_UNIX && strcmp(o->path, l->path) == 0)
+			return 1;
+		if (l->kind == LISTEN_TCP && o->sslen == l->sslen &&
+		    memcmp(&o->ss, &l->ss, l->sslen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static struct listener_conf *
+listener_new(enum listen_kind kind)
+{
+	struct listener_conf	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal(NULL);
+	l->kind = kind;
+	l->fd = -1;
+	l->id = ++nlisteners;
+	return l;
+}
+
+static struct listener_conf *
+listener_add(struct listener_conf *l)
+{
+	if (listener_exists(l)) {
+		yyerror("duplicate listener %s", listener_name(l));
+		free(l);
+		return NULL;
+	}
+	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
+	return l;
+}
+
+static struct listener_conf *
+add_listener_tcp(const char *addr, long long port)
+{
+	struct listener_conf	*l;
+	struct addrinfo		 hints, *res;
+	int			 error;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if ((error = getaddrinfo(addr, NULL, &hints, &res)) != 0) {
+		yyerror("\"%s\" is not an IPv4 or IPv6 address", addr);
+		return NULL;
+	}
+	l = listener_new(LISTEN_TCP);
+	memcpy(&l->ss, res->ai_addr, res->ai_addrlen);
+	l->sslen = res->ai_addrlen;
+	freeaddrinfo(res);
+	if (l->ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&l->ss)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&l->ss)->sin6_port = htons(port);
+	return listener_add(l);
+}
+
+static struct listener_conf *
+add_listener_unix(const char *path)
+{
+	struct listener_conf	*l;
+
+	l = listener_new(LISTEN_UNIX);
+	if (strlcpy(l->path, path, sizeof(l->path)) >= sizeof(l->path)) {
+		yyerror("socket path \"%s\" is too long", path);
+		free(l);
+		return NULL;
+	}
+	return listener_add(l);
+}
+
+static int
+range(long long v, long long lo, long long hi, const char *what)
+{
+	if (v < lo || v > hi) {
+		yyerror("%s %lld out of range (%lld-%lld)", what, v, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* "512", "64K", "16M", "1G": binary multiples, up to 2^48. */
+static int
+parse_size(const char *s, long long *v)
+{
+	char		 buf[32];
+	const char	*errstr;
+	size_t		 len = strlen(s);
+	long long	 mult = 1;
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	strlcpy(buf, s, sizeof(buf));
+	switch (buf[len - 1]) {
+	case 'K': case 'k':
+		mult = 1024LL;
+		break;
+	case 'M': case 'm':
+		mult = 1024LL * 1024;
+		break;
+	case 'G': case 'g':
+		mult = 1024LL * 1024 * 1024;
+		break;
+	default:
+		return -1;
+	}
+	buf[len - 1] = '\0';
+	*v = strtonum(buf, 0, (1LL << 48) / mult, &errstr);
+	if (errstr != NULL)
+		return -1;
+	*v *= mult;
+	return 0;
+}

@@ -1,0 +1,255 @@
+/*
+ * Copyright (c) 2026 The brokerd developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef BROKERD_IPC_H
+#define BROKERD_IPC_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "buf.h"
+#include "event.h"
+
+/*
+ * The processes.  Which of them may talk to which is declared once, in the
+ * parent's process table (brokerd/proc.c).
+ */
+enum proc_type {
+	PROC_PARENT,
+	PROC_ENGINE,
+	PROC_TLSPROXY,
+	PROC_AUTHD,
+	PROC_STORAGED,
+	PROC_MAX
+};
+
+extern const char *const proc_names[PROC_MAX];
+
+/*
+ * A frame is this header followed by `len' bytes holding exactly one
+ * msgpack array whose fields follow the schema of `type'.  Host byte
+ * order: both ends are on the same machine.
+ */
+struct ipc_hdr {
+	uint16_t	type;
+	uint16_t	flags;
+	uint32_t	len;
+	uint32_t	id;		/* peer, connection or request id */
+};
+#define IPC_HDR_SIZE	sizeof(struct ipc_hdr)
+#define IPC_F_FD	0x0001		/* an fd rides with this frame */
+
+/*
+ * Message types and their schemas.  The schema is one letter per field
+ * of the array:
+ *	u  unsigned integer	i  integer	s  string
+ *	b  binary		t  boolean	a  array	m  map
+ *	*  anything (the handler checks it)
+ * The fd column says whether an fd must (IPC_FD) or must not (0) ride
+ * along.
+ */
+#define IPC_MESSAGES(X)							\
+	/* any child -> parent: syslog priority, the line */		\
+	X(IPC_LOG,		"us",		0)			\
+	/* parent -> child: uid, gid, root dir, verbosity, drop? */	\
+	X(IPC_CONF_PROC,	"uusit",	0)			\
+	/* parent -> child: peer process, frame limit, fds in? */	\
+	X(IPC_PEER,		"uut",		IPC_FD)			\
+	/* parent -> engine: listener id, kind, address,		\
+	 * max connections, max connections per address */		\
+	X(IPC_LISTENER,		"uusuu",	IPC_FD)			\
+	/* parent -> engine: the settings of struct engine_conf, in	\
+	 * the order of that struct (see engine_conf_send()) */	\
+	X(IPC_ENGINE_CONF,	"uuuuuuuuuuuuuuuuuuu""tts",	0)			\
+	/* parent -> authd: listener id, address, allow anonymous */	\
+	X(IPC_AUTH_LISTENER,	"ust",		0)			\
+	/* engine -> authd, id = connection: listener id, client id,	\
+	 * has user name, user name, has password, password,		\
+	 * address, protocol version */					\
+	X(IPC_AUTH_CONNECT,	"uststbsu",	0)			\
+	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
+	 * code, compiled ACL (empty until ACLs exist) */		\
+	X(IPC_AUTH_VERDICT,	"tua",		0)			\
+	/* parent -> engine: the control socket */			\
+	X(IPC_CONTROL,		"",		IPC_FD)			\
+	/* parent -> child: all set-up has been sent */		\
+	X(IPC_CONF_END,		"",		0)			\
+	/* child -> parent: sandboxed and ready */			\
+	X(IPC_READY,		"",		0)			\
+	/* parent -> child: every child is ready, start serving */	\
+	X(IPC_START,		"",		0)			\
+	/* parent -> child: new verbosity after a reload */		\
+	X(IPC_VERBOSE,		"i",		0)			\
+	/* brokerctl -> engine: show the counters */			\
+	X(IPC_CTL_SHOW_STATS,	"",		0)			\
+	/* engine -> brokerctl: one counter: name, value */		\
+	X(IPC_CTL_STAT,		"su",		0)			\
+	/* brokerctl -> engine -> parent: read the configuration again */ \
+	X(IPC_CTL_RELOAD,	"",		0)			\
+	/* parent -> engine: how a reload went: success, message */	\
+	X(IPC_CTL_RESULT,	"ts",		0)			\
+	/* engine -> brokerctl: the request failed: why */		\
+	X(IPC_CTL_ERROR,	"s",		0)			\
+	/* engine -> brokerctl: the end of a reply (message or "") */	\
+	X(IPC_CTL_END,		"s",		0)
+
+enum ipc_type {
+	IPC_NONE = 0,
+#define IPC_ENUM(t, s, f)	t,
+	IPC_MESSAGES(IPC_ENUM)
+#undef IPC_ENUM
+	IPC_TYPE_MAX
+};
+
+#define IPC_FD		1
+
+struct ipc_schema {
+	const char	*name;
+	const char	*fields;
+	int		 fd;
+};
+extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
+
+/* Frame limits. */
+#define IPC_PARENT_MAXLEN	(16 * 1024 * 1024)
+#define IPC_DEFAULT_MAXLEN	(1024 * 1024)
+#define IPC_MAX_DEPTH		8
+#define IPC_MAX_FDQ		16
+#define IPC_CTL_MAXLEN		(64 * 1024)
+
+/* A received message: the header, its fd and its validated fields. */
+struct ipc_msg {
+	struct ipc_hdr		 hdr;
+	int			 fd;		/* owned by the handler */
+	uint32_t		 nfields;
+	const msgpack_object	*fields;
+};
+
+struct ipc_fdq_ent {
+	int		 fd;
+	uint64_t	 start;		/* stream offsets of the read */
+	uint64_t	 end;		/* that brought it */
+};
+
+struct ipc_wfd {
+	int		 fd;
+	uint64_t	 off;		/* stream offset of its frame */
+};
+
+struct ipc_chan;
+typedef void	(*ipc_dispatch_fn)(struct ipc_chan *, struct ipc_msg *);
+typedef void	(*ipc_close_fn)(struct ipc_chan *, const char *);
+
+struct ipc_chan {
+	TAILQ_ENTRY(ipc_chan)	 pending;	/* has output to flush */
+	TAILQ_ENTRY(ipc_chan)	 backlog;	/* has frames to dispatch */
+	int			 fd;
+	char			 name[32];
+	size_t			 maxlen;	/* largest payload, each way */
+	int			 recvfds;	/* fds may arrive here */
+	struct event		 ev;
+	int			 evflags;
+	int			 paused;	/* not reading */
+	int			 onpending;
+	int			 onbacklog;
+	int			 busy;
+	int			 dead;
+	int			 freeing;
+
+	/* Reading. */
+	struct buf		 rbuf;
+	uint64_t		 rstream;	/* stream offset of rbuf rpos */
+	struct ipc_fdq_ent	 rfds[IPC_MAX_FDQ];
+	int			 nrfds;
+	msgpack_zone		 zone;
+
+	/* Writing. */
+	struct buf		 wbuf;
+	uint64_t		 wstream;	/* stream offset of wbuf rpos */
+	struct ipc_wfd		 wfds[IPC_MAX_FDQ];
+	int			 nwfds;
+	size_t			 frame;		/* wbuf offset of open frame */
+	int			 framing;
+	int			 werror;
+	msgpack_packer		 pk;
+	size_t			 hiwat;		/* congested above this */
+	int			 congested;
+
+	ipc_dispatch_fn		 dispatch;
+	ipc_close_fn		 closed;
+	void			(*drained)(struct ipc_chan *);
+	void			*arg;
+
+	/* Counters for `brokerctl show stats'. */
+	uint64_t		 frames_in;
+	uint64_t		 frames_out;
+};
+
+/* ipc.c */
+struct ipc_chan	*ipc_chan_new(int, const char *, size_t, int,
+		    ipc_dispatch_fn, ipc_close_fn, void *);
+void		 ipc_chan_free(struct ipc_chan *);
+void		 ipc_chan_pause(struct ipc_chan *, int);
+void		 ipc_chan_close(struct ipc_chan *, const char *);
+int		 ipc_chan_read(struct ipc_chan *);
+int		 ipc_chan_get(struct ipc_chan *, struct ipc_msg *,
+		    const char **);
+void		 ipc_msg_done(struct ipc_chan *, struct ipc_msg *);
+int		 ipc_chan_flush(struct ipc_chan *);
+int		 ipc_chan_flush_sync(struct ipc_chan *, int);
+void		 ipc_flush_pending(void);
+int		 ipc_congested(const struct ipc_chan *);
+size_t		 ipc_queued(const struct ipc_chan *);
+
+void		 ipc_begin(struct ipc_chan *, enum ipc_type, uint32_t,
+		    uint32_t);
+int		 ipc_end(struct ipc_chan *, int);
+void		 ipc_put_uint(struct ipc_chan *, uint64_t);
+void		 ipc_put_int(struct ipc_chan *, int64_t);
+void		 ipc_put_str(struct ipc_chan *, const char *);
+void		 ipc_put_strn(struct ipc_chan *, const char *, size_t);
+void		 ipc_put_bin(struct ipc_chan *, const void *, size_t);
+void		 ipc_put_bool(struct ipc_chan *, int);
+void		 ipc_put_nil(struct ipc_chan *);
+void		 ipc_put_array(struct ipc_chan *, uint32_t);
+void		 ipc_put_map(struct ipc_chan *, uint32_t);
+int		 ipc_send(struct ipc_chan *, enum ipc_type, uint32_t, int);
+
+uint64_t	 ipc_get_uint(const struct ipc_msg *, uint32_t);
+int64_t		 ipc_get_int(const struct ipc_msg *, uint32_t);
+int		 ipc_get_bool(const struct ipc_msg *, uint32_t);
+const char	*ipc_get_str(const struct ipc_msg *, uint32_t, size_t *);
+int		 ipc_get_cstr(const struct ipc_msg *, uint32_t, char *,
+		    size_t);
+const void	*ipc_get_bin(const struct ipc_msg *, uint32_t, size_t *);
+const msgpack_object *ipc_get_obj(const struct ipc_msg *, uint32_t);
+const char	*ipc_type_name(unsigned int);
+
+/* validate.c */
+struct ipc_limits {
+	unsigned int	 max_depth;
+	size_t		 max_objects;
+};
+int		 ipc_validate(const unsigned char *, size_t,
+		    const struct ipc_limits *, const char **);
+int		 ipc_check_schema(const msgpack_object *, const char *,
+		    const char **);
+
+#endif /* BROKERD_IPC_H */
