@@ -423,10 +423,8 @@ void		 conn_linger(struct conn *);
 void		 conn_keepalive_set(struct conn *, uint16_t);
 void		 conn_resume(struct conn *);
 void		 conn_update(struct conn *);
-#ifdef FUZZING
 struct conn	*conn_test_new(int, struct listener *);
 size_t		 conn_test_input(struct conn *, const uint8_t *, size_t);
-#endif
 const char	*conn_name(const struct conn *);
 void		 conn_log(struct conn *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));

@@ -464,7 +464,6 @@ conn_process(struct conn *c, const uint8_t *p, size_t len)
 	return used;
 }
 
-#ifdef FUZZING
 /*
  * For the fuzz target and the unit tests: a connection on `fd' without a
  * listening socket, and its input fed directly.
@@ -499,7 +498,6 @@ conn_test_input(struct conn *c, const uint8_t *p, size_t len)
 	}
 	return used;
 }
-#endif
 
 /* After authd's verdict: read again, starting with what is buffered. */
 void
