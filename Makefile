@@ -7,6 +7,7 @@
 #	make install		PREFIX=/usr/local DESTDIR=
 #	make lint		mandoc -Tlint, cppcheck
 #	make fuzz		libFuzzer targets (clang)
+#	make bench		brokerd against mosquitto (tests/bench/)
 #	make SANITIZE=1 test	with ASan and UBSan
 #	make SANDBOX_DEBUG=1	a forbidden syscall is logged by name
 
@@ -88,7 +89,7 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
-	fuzz-smoke lint install deps test-deps run
+	fuzz-smoke lint install deps test-deps run bench
 
 all: $(PROGRAMS)
 
@@ -221,6 +222,18 @@ fuzz-smoke: $(FUZZ_TARGETS)
 	        -print_final_stats=1 $(BUILD)/corpus/$$n \
 	        tests/fuzz/corpus/$$n 2>&1 | tail -n 12; \
 	done
+
+# ---------------------------------------------------------------------
+# make bench: brokerd against Debian's mosquitto, same machine, same run.
+
+$(BUILD)/bench/mqttbench: tests/bench/mqttbench.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARNINGS) $(OS_CPPFLAGS) $(PKG_CFLAGS) -o $@ $< \
+	    $(PKG_LIBS)
+
+bench: test-deps
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/mqttbench
+	@/usr/bin/python3 tests/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------
 

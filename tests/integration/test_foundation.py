@@ -321,3 +321,67 @@ def is_listening(inode):
             if parts[6] == inode and parts[3] == "00010000":
                 return True
     return False
+
+
+def test_sandbox_debug_build_names_the_syscall():
+    """make SANDBOX_DEBUG=1: a forbidden call is logged by name, then the
+    process dies of SIGSYS as it would have."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    build = os.path.join(top, "build", "sandbox-debug")
+    r = subprocess.run(["make", "-s", "-j2", "BUILD=" + build,
+                        "SANDBOX_DEBUG=1", "all"], cwd=top,
+                       capture_output=True, text=True, timeout=600)
+    check(r.returncode == 0, "debug build: %s" % r.stderr[-2000:])
+    import harness
+    saved = harness.BUILD
+    harness.BUILD = build
+    try:
+        b = broker().start()
+        pid = b.children()["authd"]
+        inject_socket_call(pid)
+        expect_stopped(b, 1)
+    finally:
+        harness.BUILD = saved
+    b.wait_log(r"authd: forbidden system call \d+ \(socket\)")
+    b.wait_log(r"authd \(pid %d\) terminated by signal SIGSYS" % pid)
+
+
+def test_make_install_and_run_installed():
+    """make install DESTDIR=... lays out sbin/, libexec/brokerd/, the
+    manual pages and the examples, and the installed brokerd finds its
+    children beside it."""
+    top = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    import tempfile
+    dest = tempfile.mkdtemp(prefix="brokerd-install-")
+    try:
+        import harness
+        r = subprocess.run(["make", "-s", "install", "DESTDIR=" + dest,
+                            "PREFIX=/usr/local",
+                            "BUILD=" + harness.BUILD], cwd=top,
+                           capture_output=True, text=True, timeout=600)
+        check(r.returncode == 0, "make install: %s" % r.stderr[-2000:])
+        pre = os.path.join(dest, "usr", "local")
+        for f in ("sbin/brokerd", "sbin/brokerctl",
+                  "libexec/brokerd/authd", "libexec/brokerd/storaged",
+                  "libexec/brokerd/tlsproxy", "share/man/man8/brokerd.8",
+                  "share/man/man8/brokerctl.8",
+                  "share/man/man5/brokerd.conf.5",
+                  "etc/examples/brokerd.conf",
+                  "lib/sysusers.d/brokerd.conf"):
+            check(os.path.isfile(os.path.join(pre, f)), "installed %s" % f)
+        b = broker()
+        cmd = [os.path.join(pre, "sbin", "brokerd"), "-d", "-f", b.conf]
+        b.logf = open(b.log, "ab")
+        b.proc = subprocess.Popen(cmd, stdout=b.logf, stderr=b.logf,
+                                  cwd=b.dir, start_new_session=True)
+        b.wait_ready()
+        kids = b.children()
+        check(sorted(kids) == sorted(CHILDREN), "children %s" % kids)
+        exe = os.readlink("/proc/%d/exe" % kids["authd"])
+        check(exe == os.path.join(pre, "libexec", "brokerd", "authd"),
+              "authd from the installed tree: %s" % exe)
+    finally:
+        import shutil
+        shutil.rmtree(dest, ignore_errors=True)
