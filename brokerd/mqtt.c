@@ -1145,7 +1145,8 @@ mqtt_encode_ack(struct buf *b, uint8_t type, uint16_t id, uint8_t reason,
 			rslen = 256;
 	}
 	if (v5 && (reason != RC_SUCCESS || rslen > 0))
-		rl = rslen > 0 ? 4 + 3 + rslen : 3;
+		rl = rslen > 0 ? 3 + mqtt_varint_size(3 + rslen) + 3 + rslen :
+		    3;
 	if ((p = enc_begin(b, type << 4 | (type == MQTT_PUBREL ? 0x02 : 0),
 	    rl)) == NULL)
 		return -1;
@@ -1154,7 +1155,7 @@ mqtt_encode_ack(struct buf *b, uint8_t type, uint16_t id, uint8_t reason,
 	if (rl > 2)
 		*p++ = reason;
 	if (rslen > 0) {
-		*p++ = 3 + rslen;
+		p += mqtt_varint_encode(p, 3 + rslen);
 		p = put_str_prop(p, PROP_REASON_STRING, reason_string, rslen);
 	}
 	enc_end(b, start, p);
@@ -1205,14 +1206,15 @@ mqtt_encode_disconnect(struct buf *b, uint8_t reason, const char *rs)
 
 	if (rslen > 256)
 		rslen = 256;
-	rl = rslen > 0 ? 1 + 1 + 3 + rslen : (reason != 0 ? 1 : 0);
+	rl = rslen > 0 ? 1 + mqtt_varint_size(3 + rslen) + 3 + rslen :
+	    (reason != 0 ? 1 : 0);
 	if ((p = enc_begin(b, MQTT_DISCONNECT << 4, rl)) == NULL)
 		return -1;
 	start = b->data + b->wpos;
 	if (rl > 0)
 		*p++ = reason;
 	if (rslen > 0) {
-		*p++ = 3 + rslen;
+		p += mqtt_varint_encode(p, 3 + rslen);
 		p = put_str_prop(p, PROP_REASON_STRING, rs, rslen);
 	}
 	enc_end(b, start, p);
