@@ -748,7 +748,7 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 	struct mqtt_error	 e;
 	struct mqtt_str		 cur;
 	size_t			 n = 0;
-	int			 v5 = c->version == MQTT_V5;
+	int			 v5 = c->version == MQTT_V5, shared;
 
 	if (mqtt_decode_unsubscribe(first, p, len, v5, &sb, &e) == -1) {
 		client_error(c, e.reason, e.why);
@@ -756,10 +756,22 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 	}
 	codes_reserve(sb.count);
 	cur = sb.list;
-	while (mqtt_unsub_next(&cur, &se))
+	while (mqtt_unsub_next(&cur, &se)) {
+		if (se.filter.len > econf.max_topic_length ||
+		    !mqtt_filter_valid(se.filter.p, se.filter.len,
+		    econf.max_topic_levels, &shared)) {
+			if (!v5) {
+				client_error(c, RC_MALFORMED_PACKET,
+				    "bad topic filter");
+				return;
+			}
+			codes[n++] = RC_TOPIC_FILTER_INVALID;
+			continue;
+		}
 		codes[n++] = topic_unsubscribe(c->sess, se.filter.p,
 		    se.filter.len) == 0 ? RC_SUCCESS :
 		    RC_NO_SUBSCRIPTION_EXISTED;
+	}
 	if (mqtt_encode_suback(&out, MQTT_UNSUBACK, sb.packet_id, codes, n,
 	    v5) == 0)
 		client_out(c);

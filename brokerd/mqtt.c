@@ -109,7 +109,8 @@ rd_varint(struct rd *r, uint32_t *v)
 
 /*
  * A Variable Byte Integer.  Returns 1 with the value and its size, 0 if
- * more bytes are needed, -1 if it is malformed (more than four bytes).
+ * more bytes are needed, -1 if it is malformed: more than four bytes, or
+ * more than the value needs (MQTT-1.5.5-1).
  */
 int
 mqtt_varint_decode(const uint8_t *p, size_t len, uint32_t *value,
@@ -123,6 +124,8 @@ mqtt_varint_decode(const uint8_t *p, size_t len, uint32_t *value,
 			return 0;
 		v |= (uint32_t)(p[i] & 0x7f) << (7 * i);
 		if ((p[i] & 0x80) == 0) {
+			if (i > 0 && p[i] == 0)
+				return -1;
 			*value = v;
 			*used = i + 1;
 			return 1;
@@ -727,6 +730,10 @@ mqtt_decode_connect(const uint8_t *p, size_t len, struct mqtt_connect *c,
 		if (mqtt_decode_props(r.p, r.left, PROP_IN(MQTT_CONNECT),
 		    &c->props, &used, max_user_props, e) == -1)
 			return -1;
+		if (PROP_HAS(&c->props, PROP_AUTH_DATA) &&
+		    !PROP_HAS(&c->props, PROP_AUTH_METHOD))
+			FAIL(e, RC_PROTOCOL_ERROR,
+			    "authentication data without a method");
 		r.p += used;
 		r.left -= used;
 	}

@@ -265,7 +265,8 @@ route_publish(struct pub *p, struct session *from, int admit)
  * Write a PUBLISH to a connection, encoded for its protocol version: the
  * remaining message expiry, the subscription identifiers, the properties
  * as published.  Returns -1 if it was not sent: expired, or larger than
- * the client's maximum packet size, which drops it as MQTT 5 says.
+ * the client's maximum packet size, which drops it as MQTT 5 says.  A
+ * resend (`dup') goes even if it expired meanwhile: its delivery began.
  */
 int
 publish_encode(struct conn *c, const struct pub *p, uint8_t qos,
@@ -281,11 +282,12 @@ publish_encode(struct conn *c, const struct pub *p, uint8_t qos,
 	if (v5) {
 		if (p->expires != 0) {
 			now = ev_now();
-			if (now >= p->expires) {
+			if (now >= p->expires && !dup) {
 				engine_stats.drop_expired++;
 				return -1;
 			}
-			left = (p->expires - now + 999) / 1000;
+			left = now >= p->expires ? 1 :
+			    (p->expires - now + 999) / 1000;
 			plen += 5;
 		}
 		for (i = 0; i < nsub; i++)

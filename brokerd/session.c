@@ -391,8 +391,7 @@ session_resend(struct session *s)
 		d = dring_at(&s->inflight, i);
 		if (d->state == DLV_PUBLISHED) {
 			pub_view(&p, d->m);
-			/* Expired or too large now: it counts as sent. */
-			p.expires = 0;
+			/* Too large for the client now: it counts as sent. */
 			if (publish_encode(s->conn, &p, d->qos, d->pid,
 			    d->retain, 1, dlv_ids(d), d->nsubids) == -1) {
 				/* The ring stays put until the loop ends. */

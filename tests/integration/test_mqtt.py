@@ -350,6 +350,7 @@ def test_qos2_resend_with_dup_on_resume():
           (dup2, pid2, pid))
     c.send(raw.ack("pubrec", pid))
     p3 = c.expect(6)
+    check(p3[1][:2] == struct.pack("!H", pid), "PUBREL for our id")
     check(struct.unpack("!H", p3[1][:2])[0] == pid, "PUBREL")
     # Disconnect before PUBCOMP: the PUBREL is sent again on resume.
     c.close()
@@ -361,6 +362,31 @@ def test_qos2_resend_with_dup_on_resume():
     c.send(raw.PINGREQ)
     c.expect(13)
     check(b.stat("inflight") == 0, "nothing in flight")
+
+
+def test_resend_keeps_message_expiry():
+    """A resent MQTT 5 message keeps its (remaining) message expiry."""
+    b = broker().start()
+    exp = raw.props((0x11, struct.pack("!I", 60)))
+    c = rawc(b)
+    c.send(raw.connect("rx", 5, clean=False, properties=exp))
+    c.expect(2)
+    c.send(raw.subscribe(1, [("x", 1)], 5))
+    c.expect(9)
+    p = paho(b, client_id="p", v5=True)
+    p.publish("x", b"m", qos=1,
+              props=props("PUBLISH", MessageExpiryInterval=100))
+    first, body = c.expect(3)
+    c.close()  # no PUBACK
+    b.wait_stat("clients", lambda v: v == 1)
+    c = rawc(b)
+    c.send(raw.connect("rx", 5, clean=False, properties=exp))
+    c.expect(2)
+    first, body = c.expect(3)
+    t, payload, qos, pid, _, dup, pr = raw.parse_publish(first, body, 5)
+    check(dup and payload == b"m", "resent with DUP")
+    check(pr[:1] == b"\x02" and 95 <= struct.unpack("!I", pr[1:5])[0]
+          <= 100, "message expiry kept: %r" % pr)
 
 
 def test_incoming_qos2_duplicate_suppression():
@@ -603,10 +629,14 @@ def test_unsubscribe_reason_codes():
     c, _ = connect_raw(b, "u", version=5)
     c.send(raw.subscribe(1, [("a", 0)], 5))
     c.expect(9)
-    body = struct.pack("!H", 2) + b"\x00" + raw.s("a") + raw.s("b")
+    body = struct.pack("!H", 2) + b"\x00" + raw.s("a") + raw.s("b") + \
+        raw.s("") + raw.s("a/#/b")
     c.send(raw.packet(0xa2, body))
     p = c.expect(11)
-    check(p[1][3:] == bytes([0, 0x11]), "UNSUBACK %r" % p[1])
+    check(p[1][3:] == bytes([0, 0x11, 0x8f, 0x8f]), "UNSUBACK %r" % p[1])
+    c4, _ = connect_raw(b, "u4")
+    c4.send(raw.packet(0xa2, struct.pack("!H", 3) + raw.s("a/#/b")))
+    check(c4.closed(), "3.1.1: a bad filter closes")
 
 
 def test_queue_full_tells_v5_publisher():

@@ -243,6 +243,26 @@ test_varint_malformed(void **state)
 	assert_int_equal(used, 9);
 }
 
+/* MQTT-1.5.5-1: no more bytes than the value needs. */
+static void
+test_varint_not_minimal(void **state)
+{
+	static const uint8_t	 zero2[] = { 0x80, 0x00 };
+	static const uint8_t	 one3[] = { 0x81, 0x80, 0x00 };
+	static const uint8_t	 ok[] = { 0x80, 0x01 };
+	uint32_t		 v = 0;
+	size_t			 used = 0;
+
+	(void)state;
+	assert_int_equal(mqtt_varint_decode(zero2, sizeof(zero2), &v, &used),
+	    -1);
+	assert_int_equal(mqtt_varint_decode(one3, sizeof(one3), &v, &used),
+	    -1);
+	assert_int_equal(mqtt_varint_decode(ok, sizeof(ok), &v, &used), 1);
+	assert_int_equal(v, 128);
+	assert_int_equal(used, 2);
+}
+
 static void
 test_header(void **state)
 {
@@ -958,6 +978,15 @@ test_connect_v5_props_errors(void **state)
 	struct mqtt_error		 e;
 
 	(void)state;
+	/* Authentication data needs an authentication method. */
+	p_reset(&props);
+	p_u8(&props, PROP_AUTH_DATA);
+	p_str(&props, "secret");
+	build_connect(&p, "MQTT", MQTT_V5, 0x02, 0, &props, "x", NULL, NULL,
+	    NULL, NULL, NULL);
+	assert_int_equal(connect_decode(&p, &c, &e), -1);
+	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+
 	/* The will delay belongs to the will. */
 	p_reset(&props);
 	p_u8(&props, PROP_WILL_DELAY);
@@ -3171,6 +3200,7 @@ main(void)
 		cmocka_unit_test(test_connect_client_id),
 		cmocka_unit_test(test_connect_bad_strings),
 		cmocka_unit_test(test_connect_v5_props_errors),
+		cmocka_unit_test(test_varint_not_minimal),
 		cmocka_unit_test(test_connect_truncations),
 		cmocka_unit_test(test_connect_trailing),
 		cmocka_unit_test(test_props_where),
