@@ -195,10 +195,25 @@ enum conn_state {
 	CONN_DEAD		/* closed; freed at the end of the turn */
 };
 
+/*
+ * A QoS 1 or 2 message from a client, not yet acknowledged, waiting for
+ * a full queue of a connected subscriber to drain: back-pressure.
+ */
+struct held {
+	TAILQ_ENTRY(held)	 entry;
+	struct msg		*m;
+	uint16_t		 pid;
+};
+TAILQ_HEAD(held_head, held);
+
 /* One network connection. */
 struct conn {
 	RB_ENTRY(conn)		 idtree;
 	TAILQ_ENTRY(conn)	 wlist;		/* output this turn */
+	TAILQ_ENTRY(conn)	 blockq;	/* holds messages */
+	struct held_head	 held;
+	uint32_t		 nheld;
+	uint8_t			 onblocked;
 	uint32_t		 id;
 	int			 fd;
 	uint8_t			 state;
@@ -399,6 +414,8 @@ struct engine_stats {
 	uint64_t		 keepalive_timeouts;
 	uint64_t		 takeovers;
 	uint64_t		 wills;
+	uint64_t		 held;		/* now */
+	uint64_t		 held_total;
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -437,6 +454,8 @@ void		 client_send_ack(struct conn *, uint8_t, uint16_t, uint8_t);
 void		 client_verdict(struct conn *, struct ipc_msg *);
 void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int);
+void		 client_retry_held(void);
+void		 client_free_held(struct conn *);
 
 /* session.c */
 struct session	*session_find(const char *);
@@ -468,7 +487,13 @@ struct msg	*pub_msg(struct pub *);
 void		 pub_view(struct pub *, struct msg *);
 void		 pub_from_msg(struct pub *, struct msg *);
 int		 msg_expired(const struct msg *);
-int		 route_publish(struct pub *, struct session *, int);
+#define ROUTE_HOLD	0x01	/* the publisher can wait: hold it */
+#define ROUTE_REFUSE	0x02	/* the publisher can be told 0x97 */
+#define ROUTE_REFUSED	(-1)
+#define ROUTE_HELD	(-2)
+int		 route_publish(struct pub *, int);
+void		 route_drained(void);
+int		 route_retry_due(void);
 int		 publish_encode(struct conn *, const struct pub *, uint8_t,
 		    uint16_t, int, int, const uint32_t *, uint8_t);
 

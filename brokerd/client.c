@@ -42,6 +42,7 @@ static uint8_t		*codes;		/* SUBACK and UNSUBACK */
 static size_t		 codes_cap;
 static struct sub	**rsubs;	/* retained messages to send */
 static size_t		 rsubs_cap;
+static TAILQ_HEAD(, conn) blockedq = TAILQ_HEAD_INITIALIZER(blockedq);
 
 static void	client_connect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
@@ -56,6 +57,9 @@ static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
+static void	client_published(struct conn *, struct pub *, uint16_t, int);
+static int	client_is_held(const struct conn *, uint16_t);
+static void	client_hold(struct conn *, struct pub *, uint16_t);
 
 /* Send what was encoded into `out'. */
 static void
@@ -477,7 +481,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	struct mqtt_error	 e;
 	struct session		*s = c->sess;
 	struct pub		 pub;
-	uint8_t			 rc, acktype;
+	uint8_t			 acktype;
 	uint16_t		 a;
 	int			 v5 = c->version == MQTT_V5, n;
 
@@ -550,9 +554,16 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_send_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
 		return;
 	}
-	if (pb.qos == 2 && s->nrel >= econf.max_inflight) {
+	if (pb.qos > 0 && client_is_held(c, pb.packet_id))
+		return;		/* resent while it waits: it still waits */
+	/*
+	 * Unacknowledged QoS 1 and 2 messages of the client: held ones and
+	 * QoS 2 ones not yet released.  MQTT 5 clients know the limit.
+	 */
+	if (pb.qos > 0 && c->nheld + s->nrel >= (v5 ? econf.max_inflight :
+	    4 * econf.max_inflight)) {
 		client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
-		    "more QoS 2 messages in flight than allowed");
+		    "more QoS 1 and 2 messages in flight than allowed");
 		return;
 	}
 
@@ -581,19 +592,134 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 			    (uint64_t)pb.props.message_expiry * 1000;
 	}
 	engine_stats.msgs_in++;
-	n = route_publish(&pub, s, v5 && pb.qos > 0);
-	if (n >= 0 && pb.retain)
-		retain_set(&pub);
+	/* Behind held messages: keep the order of the client's messages. */
+	if (pb.qos > 0 && c->nheld > 0) {
+		client_hold(c, &pub, pb.packet_id);
+		msg_unref(pub.msg);
+		return;
+	}
+	n = route_publish(&pub, pb.qos == 0 ? 0 :
+	    ROUTE_HOLD | (v5 ? ROUTE_REFUSE : 0));
+	if (n == ROUTE_HELD)
+		client_hold(c, &pub, pb.packet_id);
+	else
+		client_published(c, &pub, pb.packet_id, n);
 	msg_unref(pub.msg);
-	if (pb.qos == 0)
+}
+
+/*
+ * The end of a routed QoS 1 or 2 message: keep it if retained, and
+ * acknowledge it with what happened to it.
+ */
+static void
+client_published(struct conn *c, struct pub *pub, uint16_t pid, int n)
+{
+	uint8_t		 rc;
+
+	if (n >= 0 && pub->retain)
+		retain_set(pub);
+	if (pub->qos == 0)
 		return;
 	rc = n < 0 ? RC_QUOTA_EXCEEDED : n == 0 ?
 	    RC_NO_MATCHING_SUBSCRIBERS : RC_SUCCESS;
 	if (n < 0)
-		conn_log(c, LOG_INFO, "message refused: a queue is full");
-	if (pb.qos == 2 && n >= 0)
-		session_rel_add(s, pb.packet_id);
-	client_send_ack(c, acktype, pb.packet_id, rc);
+		conn_log(c, LOG_INFO, "message refused: an offline "
+		    "subscriber's queue is full");
+	if (pub->qos == 2 && n >= 0)
+		session_rel_add(c->sess, pid);
+	client_send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pid,
+	    rc);
+}
+
+static int
+client_is_held(const struct conn *c, uint16_t pid)
+{
+	const struct held	*h;
+
+	TAILQ_FOREACH(h, &c->held, entry)
+		if (h->pid == pid)
+			return 1;
+	return 0;
+}
+
+/* Hold a message, unacknowledged, until the queues it goes to drain. */
+static void
+client_hold(struct conn *c, struct pub *pub, uint16_t pid)
+{
+	struct held	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		fatal(NULL);
+	h->m = msg_ref(pub_msg(pub));
+	h->pid = pid;
+	TAILQ_INSERT_TAIL(&c->held, h, entry);
+	c->nheld++;
+	engine_stats.held++;
+	engine_stats.held_total++;
+	if (!c->onblocked) {
+		TAILQ_INSERT_TAIL(&blockedq, c, blockq);
+		c->onblocked = 1;
+	}
+}
+
+/*
+ * Some queue drained: route held messages again, in the order they came,
+ * each client's until one must wait again.
+ */
+void
+client_retry_held(void)
+{
+	struct conn	*c, *next;
+	struct held	*h;
+	struct pub	 p;
+	int		 n;
+
+	if (!route_retry_due())
+		return;
+	TAILQ_FOREACH_SAFE(c, &blockedq, blockq, next) {
+		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+			pub_from_msg(&p, h->m);
+			n = route_publish(&p, ROUTE_HOLD |
+			    (c->version == MQTT_V5 ? ROUTE_REFUSE : 0));
+			if (n == ROUTE_HELD) {
+				msg_unref(p.msg);
+				break;
+			}
+			TAILQ_REMOVE(&c->held, h, entry);
+			c->nheld--;
+			engine_stats.held--;
+			client_published(c, &p, h->pid, n);
+			msg_unref(p.msg);
+			msg_unref(h->m);
+			free(h);
+		}
+		if (c->nheld == 0) {
+			TAILQ_REMOVE(&blockedq, c, blockq);
+			c->onblocked = 0;
+		}
+	}
+}
+
+/*
+ * The connection is gone: what it held was never acknowledged, so its
+ * client sends it again.
+ */
+void
+client_free_held(struct conn *c)
+{
+	struct held	*h;
+
+	while ((h = TAILQ_FIRST(&c->held)) != NULL) {
+		TAILQ_REMOVE(&c->held, h, entry);
+		msg_unref(h->m);
+		free(h);
+		engine_stats.held--;
+	}
+	c->nheld = 0;
+	if (c->onblocked) {
+		TAILQ_REMOVE(&blockedq, c, blockq);
+		c->onblocked = 0;
+	}
 }
 
 static void

@@ -200,6 +200,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	c->last_rx = ev_now();
 	buf_init(&c->rbuf, 0);
 	buf_init(&c->obuf, 0);
+	TAILQ_INIT(&c->held);
 	l->nconns++;
 	engine_stats.conns++;
 	engine_stats.conns_total++;
@@ -684,6 +685,7 @@ conn_close(struct conn *c, const char *why)
 	if (why != NULL)
 		conn_log(c, LOG_DEBUG, "closed: %s", why);
 	client_gone(c, c->graceful);
+	client_free_held(c);
 	c->state = CONN_DEAD;
 	c->l->nconns--;
 	addr_put(c->ac);

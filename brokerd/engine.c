@@ -67,11 +67,15 @@ engine_main(int debug)
 	exit(0);
 }
 
-/* The end of every turn: client output first, then IPC. */
+/*
+ * The end of every turn: held messages whose queues drained, client
+ * output, then IPC.
+ */
 static void
 engine_flush(void *arg)
 {
 	(void)arg;
+	client_retry_held();
 	conn_flush_all();
 	ipc_flush_pending();
 }
@@ -194,6 +198,8 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "timeouts.keepalive", s->keepalive_timeouts);
 	control_stat(chan, "takeovers", s->takeovers);
 	control_stat(chan, "wills", s->wills);
+	control_stat(chan, "held", s->held);
+	control_stat(chan, "held.total", s->held_total);
 	control_stat(chan, "control.connections", s->ctl_conns);
 }
 

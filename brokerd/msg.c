@@ -36,6 +36,7 @@ struct target {
 	uint8_t		 nsub;
 	uint8_t		 qos;
 	uint8_t		 rap;
+	uint8_t		 skip;		/* its queue is full: dropped */
 };
 
 struct targets {
@@ -47,6 +48,7 @@ struct targets {
 static struct targets	 targets;	/* ordinary subscriptions */
 static struct targets	 gtargets;	/* shared subscriptions */
 static uint64_t		 route_mark;
+static int		 route_retry;	/* a queue drained: retry held */
 
 struct msg *
 msg_new(const struct pub *p)
@@ -150,6 +152,7 @@ target_add(struct targets *ts, struct session *s)
 	t->nsub = 0;
 	t->qos = 0;
 	t->rap = 0;
+	t->skip = 0;
 	return t;
 }
 
@@ -220,20 +223,40 @@ route_group(struct sgroup *g, void *arg)
 	target_merge(target_add(&gtargets, pick->sess), pick, qos);
 }
 
+/* A session's queue or window got room: held messages may go now. */
+void
+route_drained(void)
+{
+	route_retry = 1;
+}
+
+int
+route_retry_due(void)
+{
+	int	 r = route_retry;
+
+	route_retry = 0;
+	return r;
+}
+
 /*
- * Route a message to every matching subscription.  `admit': refuse it as
- * a whole, returning -1, if a session it goes to cannot take it (a QoS 1
- * or 2 message from an MQTT 5 client, which can be told 0x97).  Returns
- * the number of sessions it went to.
+ * Route a message to every matching subscription.  A QoS 1 or 2 message
+ * that a session cannot take now (its queue is full) is, as `how' allows:
+ *  - held (ROUTE_HOLD): if that session is connected and so will drain,
+ *    nothing is delivered and ROUTE_HELD returned; the publisher waits,
+ *    unacknowledged, and the message is routed again later;
+ *  - refused (ROUTE_REFUSE): nothing is delivered, ROUTE_REFUSED returned
+ *    (an MQTT 5 publisher is told 0x97);
+ *  - else dropped for that session alone, and counted.
+ * Returns the number of sessions the message went to.
  */
 int
-route_publish(struct pub *p, struct session *from, int admit)
+route_publish(struct pub *p, int how)
 {
 	struct target	*t;
 	size_t		 i, size;
-	int		 n = 0;
+	int		 n = 0, held = 0, refused = 0;
 
-	(void)from;
 	route_mark++;
 	targets.n = 0;
 	gtargets.n = 0;
@@ -241,19 +264,31 @@ route_publish(struct pub *p, struct session *from, int admit)
 
 	size = sizeof(struct msg) + p->topic_len + 1 + p->props_len +
 	    p->payload_len;
-	if (admit) {
-		for (i = 0; i < targets.n + gtargets.n; i++) {
-			t = i < targets.n ? &targets.t[i] :
-			    &gtargets.t[i - targets.n];
-			if (t->qos > 0 && !session_can_take(t->s, t->qos,
-			    size)) {
-				engine_stats.drop_queue_full++;
-				return -1;
-			}
-		}
+	for (i = 0; i < targets.n + gtargets.n; i++) {
+		t = i < targets.n ? &targets.t[i] : &gtargets.t[i - targets.n];
+		if (t->qos == 0 || session_can_take(t->s, t->qos, size))
+			continue;
+		if ((how & ROUTE_HOLD) && t->s->conn != NULL &&
+		    t->s->conn->state == CONN_ACTIVE)
+			held = 1;
+		else if (how & ROUTE_REFUSE)
+			refused = 1;
+		else
+			t->skip = 1;
+	}
+	if (held)
+		return ROUTE_HELD;
+	if (refused) {
+		engine_stats.drop_queue_full++;
+		return ROUTE_REFUSED;
 	}
 	for (i = 0; i < targets.n + gtargets.n; i++) {
 		t = i < targets.n ? &targets.t[i] : &gtargets.t[i - targets.n];
+		if (t->skip) {
+			engine_stats.drop_queue_full++;
+			t->s->drops++;
+			continue;
+		}
 		session_deliver(t->s, p, t->qos, t->rap ? p->retain : 0,
 		    t->subids, t->nsub);
 		n++;

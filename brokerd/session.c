@@ -228,6 +228,7 @@ session_clear(struct session *s)
 void
 session_free(struct session *s)
 {
+	route_drained();
 	session_clear(s);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
@@ -361,6 +362,7 @@ session_pump(struct session *s)
 	size_t		 size;
 
 	while (s->queue.count > 0 && session_window_open(s)) {
+		route_drained();
 		d = *dring_at(&s->queue, 0);
 		dring_pop(&s->queue);
 		size = msg_size(d.m);
@@ -410,6 +412,7 @@ session_resend(struct session *s)
 static void
 flight_finish(struct session *s, struct delivery *d)
 {
+	route_drained();
 	s->nflight--;
 	s->flight_bytes -= msg_size(d->m);
 	engine_stats.inflight--;
@@ -551,7 +554,7 @@ session_publish_will(struct session *s)
 	p.origin = 0;
 	if (s->will_expiry != 0)
 		p.expires = ev_now() + (uint64_t)s->will_expiry * 1000;
-	route_publish(&p, NULL, 0);
+	route_publish(&p, 0);
 	if (p.retain)
 		retain_set(&p);
 	msg_unref(p.msg);

@@ -433,6 +433,7 @@ topic_remove_sub(struct sub *sub)
 	engine_stats.subscriptions--;
 	free(sub);
 	tnode_prune(n);
+	route_drained();
 }
 
 struct sub *

@@ -116,10 +116,11 @@ drain(int fd)
 		;
 }
 
-/* The end of a turn of the event loop. */
+/* The end of a turn of the event loop (engine_flush()). */
 static void
 settle(void)
 {
+	client_retry_held();
 	conn_flush_all();
 	ipc_flush_pending();
 	drain(authd_peer);
@@ -1041,12 +1042,19 @@ test_receive_maximum_client(void **state)
 	assert_int_equal(ss->queue.count, 0);
 }
 
+/*
+ * A connected subscriber's full queue holds the publisher: its messages
+ * wait unacknowledged and go, in order, as the queue drains.  Nothing is
+ * acknowledged and then dropped.
+ */
 static void
-test_queue_limit_count(void **state)
+test_queue_full_holds_publisher(void **state)
 {
 	struct client	*pub, *sub;
 	struct session	*ss;
+	struct rpkt	 r;
 	char		 pl[8];
+	uint16_t	 pid;
 	int		 i;
 
 	(void)state;
@@ -1059,29 +1067,32 @@ test_queue_limit_count(void **state)
 	for (i = 0; i < 5; i++) {
 		snprintf(pl, sizeof(pl), "m%d", i);
 		cl_publish(pub, "f/x", pl, 1, i + 1, 0, 0);
-		/* MQTT 3.1.1 cannot be told. */
-		expect_ack(pub, MQTT_PUBACK, i + 1, 0);
 	}
+	/* One in flight and two queued are acknowledged; two wait. */
+	for (i = 0; i < 3; i++)
+		expect_ack(pub, MQTT_PUBACK, i + 1, 0);
+	cl_quiet(pub);
 	assert_int_equal(ss->nflight, 1);
 	assert_int_equal(ss->queue.count, 2);
-	assert_int_equal(engine_stats.drop_queue_full, 2);
-	assert_int_equal(ss->drops, 2);
+	assert_int_equal(engine_stats.held, 2);
+	assert_int_equal(live(pub)->nheld, 2);
 
-	cl_ack(sub, MQTT_PUBACK, expect_publish(sub, "f/x", "m0", 1, 0, 0),
-	    -1);
-	cl_ack(sub, MQTT_PUBACK, expect_publish(sub, "f/x", "m1", 1, 0, 0),
-	    -1);
-	cl_ack(sub, MQTT_PUBACK, expect_publish(sub, "f/x", "m2", 1, 0, 0),
-	    -1);
+	/* Each acknowledgement makes room for one, in order. */
+	for (i = 0; i < 5; i++) {
+		snprintf(pl, sizeof(pl), "m%d", i);
+		pid = expect_publish(sub, "f/x", pl, 1, 0, 0);
+		cl_ack(sub, MQTT_PUBACK, pid, -1);
+		if (i + 3 < 5)
+			expect_ack(pub, MQTT_PUBACK, i + 4, 0);
+	}
 	cl_quiet(sub);
+	cl_quiet(pub);
+	assert_int_equal(engine_stats.held, 0);
+	assert_int_equal(engine_stats.drop_queue_full, 0);
+	assert_int_equal(ss->drops, 0);
 	assert_int_equal(ss->queue.count, 0);
 	assert_int_equal(ss->nflight, 0);
-
-	/* There is room again. */
-	cl_publish(pub, "f/x", "m5", 1, 6, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 6, 0);
-	expect_publish(sub, "f/x", "m5", 1, 0, 0);
-	assert_int_equal(engine_stats.drop_queue_full, 2);
+	(void)r;
 }
 
 static void
@@ -1103,79 +1114,125 @@ test_queue_limit_bytes(void **state)
 	sub = client_new(MQTT_V311, "sub");
 	cl_subscribe(sub, 1, "b/#", 1, 1);
 	ss = sess_of(sub);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4; i++)
 		cl_publish(pub, "b/x", pl, 1, i + 1, 0, 0);
+	for (i = 0; i < 3; i++)
 		expect_ack(pub, MQTT_PUBACK, i + 1, 0);
-	}
-	/* One in flight, two queued, one dropped. */
+	cl_quiet(pub);
+	/* One in flight, two queued (the bytes limit), one held. */
 	assert_int_equal(ss->nflight, 1);
 	assert_int_equal(ss->queue.count, 2);
 	assert_int_equal(ss->queue_bytes, 2 * one);
 	assert_int_equal(engine_stats.queued_bytes, 2 * one);
-	assert_int_equal(engine_stats.drop_queue_full, 1);
+	assert_int_equal(engine_stats.held, 1);
+	cl_ack(sub, MQTT_PUBACK, expect_publish(sub, "b/x", pl, 1, 0, 0), -1);
+	expect_ack(pub, MQTT_PUBACK, 4, 0);
 	for (i = 0; i < 3; i++)
 		cl_ack(sub, MQTT_PUBACK, expect_publish(sub, "b/x", pl, 1, 0,
 		    0), -1);
 	cl_quiet(sub);
 	assert_int_equal(engine_stats.queued_bytes, 0);
+	assert_int_equal(engine_stats.drop_queue_full, 0);
 }
 
+/*
+ * An offline subscriber's full queue will not drain soon: an MQTT 5
+ * publisher is refused (0x97) and nobody gets the message; an MQTT 3.1.1
+ * publisher cannot be told, so the others get it and the drop is counted.
+ */
 static void
-test_queue_full_quota_v5(void **state)
+test_queue_full_offline(void **state)
 {
-	struct client	*pub, *full, *other;
-	uint16_t	 p1, p2;
+	struct client	*pub5, *pub4, *away, *other;
+	uint16_t	 pid;
 
 	(void)state;
-	econf.max_inflight = 1;
 	econf.max_queued = 1;
-	pub = client_new(MQTT_V5, "pub");
-	full = client_new(MQTT_V311, "full");
+	pub5 = client_new(MQTT_V5, "pub5");
+	pub4 = client_new(MQTT_V311, "pub4");
+	away = cl_open(MQTT_V311);
+	assert_int_equal(cl_connect(away, "away", 0), 0);
+	cl_subscribe(away, 1, "x/#", 1, 1);
+	cl_drop(away);
 	other = client_new(MQTT_V311, "other");
-	cl_subscribe(full, 1, "x/#", 1, 1);
-	cl_subscribe(other, 1, "x/#", 2, 2);
+	cl_subscribe(other, 1, "x/#", 1, 1);
 
-	cl_publish(pub, "x/1", "in flight", 1, 1, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 1, 0);
-	cl_publish(pub, "x/1", "queued", 1, 2, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 2, 0);
-	p1 = expect_publish(full, "x/1", "in flight", 1, 0, 0);
-	p2 = expect_publish(other, "x/1", "in flight", 1, 0, 0);
+	/* The first fills the offline queue. */
+	cl_publish(pub5, "x/1", "queued", 1, 1, 0, 0);
+	expect_ack(pub5, MQTT_PUBACK, 1, RC_SUCCESS);
+	pid = expect_publish(other, "x/1", "queued", 1, 0, 0);
+	cl_ack(other, MQTT_PUBACK, pid, -1);
 
-	/* Both queues are full now: refused as a whole, and counted. */
-	cl_publish(pub, "x/1", "refused", 1, 3, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 3, RC_QUOTA_EXCEEDED);
-	assert_int_equal(engine_stats.drop_queue_full, 1);
-	cl_publish(pub, "x/1", "refused2", 2, 4, 0, 0);
-	expect_ack(pub, MQTT_PUBREC, 4, RC_QUOTA_EXCEEDED);
-	assert_int_equal(engine_stats.drop_queue_full, 2);
+	cl_publish(pub5, "x/1", "refused", 1, 2, 0, 0);
+	expect_ack(pub5, MQTT_PUBACK, 2, RC_QUOTA_EXCEEDED);
+	cl_publish(pub5, "x/1", "refused2", 2, 3, 0, 0);
+	expect_ack(pub5, MQTT_PUBREC, 3, RC_QUOTA_EXCEEDED);
 	/* A refused QoS 2 message is not waiting for its PUBREL. */
-	assert_false(session_rel_has(sess_of(pub), 4));
-	cl_ack(pub, MQTT_PUBREL, 4, -1);
-	expect_ack(pub, MQTT_PUBCOMP, 4, RC_PACKET_ID_NOT_FOUND);
-	cl_open_now(pub);
-
-	/* QoS 0 does not queue: it goes. */
-	cl_publish(pub, "x/1", "zero", 0, 0, 0, 0);
-	expect_publish(full, "x/1", "zero", 0, 0, 0);
-	expect_publish(other, "x/1", "zero", 0, 0, 0);
-
-	/* One queue has room again: still refused for the other. */
-	cl_ack(other, MQTT_PUBACK, p2, -1);
-	expect_publish(other, "x/1", "queued", 1, 0, 0);
-	cl_publish(pub, "x/1", "refused3", 1, 5, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 5, RC_QUOTA_EXCEEDED);
+	assert_false(session_rel_has(sess_of(pub5), 3));
 	cl_quiet(other);
+	assert_int_equal(engine_stats.drop_queue_full, 2);
 
-	/* Both have room: taken. */
-	cl_ack(full, MQTT_PUBACK, p1, -1);
-	expect_publish(full, "x/1", "queued", 1, 0, 0);
-	cl_publish(pub, "x/1", "taken", 1, 6, 0, 0);
-	expect_ack(pub, MQTT_PUBACK, 6, RC_SUCCESS);
-	cl_quiet(full);
-	cl_quiet(other);
-	assert_int_equal(sess_of(full)->queue.count, 1);
+	cl_publish(pub4, "x/1", "dropped for one", 1, 1, 0, 0);
+	expect_ack(pub4, MQTT_PUBACK, 1, 0);
+	pid = expect_publish(other, "x/1", "dropped for one", 1, 0, 0);
+	cl_ack(other, MQTT_PUBACK, pid, -1);
 	assert_int_equal(engine_stats.drop_queue_full, 3);
+	assert_int_equal(engine_stats.held, 0);
+
+	/* QoS 0 does not queue: it goes to who is there. */
+	cl_publish(pub5, "x/1", "zero", 0, 0, 0, 0);
+	expect_publish(other, "x/1", "zero", 0, 0, 0);
+	cl_quiet(other);
+}
+
+/* What a publisher held is dropped with its connection: never acked. */
+static void
+test_held_freed_on_close(void **state)
+{
+	struct client	*pub, *sub;
+	int		 i;
+
+	(void)state;
+	econf.max_inflight = 3;
+	econf.max_queued = 0;
+	pub = client_new(MQTT_V5, "pub");
+	sub = client_new(MQTT_V311, "sub");
+	cl_subscribe(sub, 1, "h", 1, 1);
+	for (i = 0; i < 5; i++)
+		cl_publish(pub, "h", "m", 1, i + 1, 0, 0);
+	for (i = 0; i < 3; i++)
+		expect_ack(pub, MQTT_PUBACK, i + 1, 0);
+	cl_quiet(pub);
+	assert_int_equal(engine_stats.held, 2);
+	/* A resend of a held message is not held twice. */
+	cl_publish(pub, "h", "m", 1, 4, 0, 1);
+	cl_quiet(pub);
+	assert_int_equal(engine_stats.held, 2);
+	cl_drop(pub);
+	assert_int_equal(engine_stats.held, 0);
+	assert_int_equal(engine_stats.held_total, 2);
+	assert_int_equal(engine_stats.drop_queue_full, 0);
+}
+
+/* Held and unreleased messages count against the receive maximum. */
+static void
+test_held_receive_maximum(void **state)
+{
+	struct client	*pub, *sub;
+	int		 i;
+
+	(void)state;
+	econf.max_inflight = 2;
+	econf.max_queued = 0;
+	pub = client_new(MQTT_V5, "pub");
+	sub = client_new(MQTT_V311, "sub");
+	cl_subscribe(sub, 1, "r", 1, 1);
+	/* Two go in flight to the subscriber; two are held; one too many. */
+	for (i = 0; i < 5; i++)
+		cl_publish(pub, "r", "m", 1, i + 1, 0, 0);
+	expect_ack(pub, MQTT_PUBACK, 1, 0);
+	expect_ack(pub, MQTT_PUBACK, 2, 0);
+	expect_disconnect(pub, RC_RECEIVE_MAXIMUM_EXCEEDED);
 }
 
 /*
@@ -1555,11 +1612,15 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_maximum_client,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_queue_limit_count,
+		cmocka_unit_test_setup_teardown(test_queue_full_holds_publisher,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_limit_bytes,
 		    setup, teardown),
-		cmocka_unit_test_setup_teardown(test_queue_full_quota_v5,
+		cmocka_unit_test_setup_teardown(test_queue_full_offline,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_freed_on_close,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_receive_maximum,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resume_dup,
 		    setup, teardown),
