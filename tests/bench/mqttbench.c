@@ -104,6 +104,9 @@ static uint64_t		 hist[NBUCKET];
 static uint64_t		 nlat;
 static uint64_t		 recv_in_window;
 static uint64_t		 broker_recv_max = 65535;
+static uint64_t		 rate_start;	/* fixed rate: publishing began */
+static int		 nready;	/* connected (and subscribed) */
+static int		 conns_mode;
 
 static __dead2 void
 usage(void)
@@ -429,6 +432,8 @@ got_packet(struct client *c, uint8_t first, const uint8_t *p, size_t len)
 		if (len < 2 || p[1] != 0)
 			errx(1, "CONNACK refused: %d", len >= 2 ? p[1] : -1);
 		c->connected = 1;
+		if (c->pub)
+			nready++;
 		if (version == 5 && len > 3) {
 			/* Receive Maximum, if the broker sets one. */
 			for (i = 3; i + 2 < (int)len; i++)
@@ -444,6 +449,8 @@ got_packet(struct client *c, uint8_t first, const uint8_t *p, size_t len)
 			send_subscribe(c);
 		break;
 	case 9:		/* SUBACK */
+		if (!c->subscribed)
+			nready++;
 		c->subscribed = 1;
 		break;
 	case 3:
@@ -578,10 +585,7 @@ loop(uint64_t ns, int (*done)(void))
 	struct epoll_event	 ev[256];
 	uint64_t		 end = now_ns() + ns, t, due, start;
 	int			 n, i, tmo;
-	static uint64_t		 rate_start;
 
-	if (rate > 0 && rate_start == 0)
-		rate_start = now_ns();
 	while ((t = now_ns()) < end && (done == NULL || !done())) {
 		tmo = rate > 0 ? 1 : (int)((end - t) / 1000000) + 1;
 		n = epoll_wait(epfd, ev, 256, tmo);
@@ -594,7 +598,7 @@ loop(uint64_t ns, int (*done)(void))
 				flush_client(c);
 		}
 		/* A fixed rate: each publisher sends what is due. */
-		if (rate > 0 && !stopped) {
+		if (rate > 0 && rate_start != 0 && !stopped) {
 			start = now_ns();
 			for (i = 0; i < nclients; i++) {
 				struct client	*c = &clients[i];
@@ -608,6 +612,9 @@ loop(uint64_t ns, int (*done)(void))
 					send_publish(c);
 			}
 		}
+		/* Idle connections: each flushed its CONNECT already. */
+		if (conns_mode)
+			continue;
 		for (i = 0; i < nclients; i++) {
 			pump(&clients[i]);
 			if (clients[i].wlen > 0)
@@ -619,13 +626,7 @@ loop(uint64_t ns, int (*done)(void))
 static int
 all_connected(void)
 {
-	int	 i;
-
-	for (i = 0; i < nclients; i++)
-		if (!clients[i].connected ||
-		    (!clients[i].pub && !clients[i].subscribed))
-			return 0;
-	return 1;
+	return nready >= nclients;
 }
 
 static int
@@ -677,6 +678,8 @@ run_pubsub(void)
 		errx(1, "not every client connected");
 	if (qos > 0 && broker_recv_max < (uint32_t)window)
 		window = broker_recv_max;
+	/* A fixed rate counts from here, not from the first connect. */
+	rate_start = now_ns();
 
 	loop((uint64_t)(warmup * 1e9), NULL);
 	measuring = 1;
@@ -745,6 +748,7 @@ run_conns(void)
 	int		 i, batch = 256;
 
 	nclients = nconns;
+	conns_mode = 1;
 	if ((clients = calloc(nclients, sizeof(*clients))) == NULL)
 		err(1, NULL);
 	t0 = now_ns();
