@@ -206,6 +206,31 @@ struct held {
 };
 TAILQ_HEAD(held_head, held);
 
+/*
+ * Large payloads are not copied into a connection's output: a reference
+ * to the shared message goes in its place in the byte stream (conn.c).
+ * Allocated only while a connection has such references.
+ */
+struct oref {
+	struct msg		*m;
+	const uint8_t		*p;
+	uint32_t		 len;
+	uint32_t		 done;
+	uint64_t		 at;		/* output bytes before it */
+};
+
+struct orefs {
+	struct oref		*r;		/* a ring */
+	uint32_t		 head;
+	uint32_t		 n;
+	uint32_t		 cap;
+	uint64_t		 in;		/* bytes appended to obuf */
+	uint64_t		 out;		/* bytes of obuf written */
+	uint64_t		 bytes;		/* referenced, not written */
+};
+
+#define OREF_MIN		2048	/* payloads referenced, not copied */
+
 /* One network connection. */
 struct conn {
 	RB_ENTRY(conn)		 idtree;
@@ -231,6 +256,7 @@ struct conn {
 	struct addrcount	*ac;
 	struct buf		 rbuf;		/* a partial packet */
 	struct buf		 obuf;		/* bytes to write */
+	struct orefs		*orefs;		/* payloads to write */
 	struct evtimer		 timer;		/* CONNECT, keep alive */
 	uint64_t		 last_rx;
 	struct session		*sess;
@@ -240,7 +266,6 @@ struct conn {
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
 	char			**alias;	/* client -> server */
-	uint64_t		 drops;
 };
 
 /* A message as published: shared by every queue that holds it. */
@@ -435,6 +460,8 @@ struct conn	*conn_by_id(uint32_t);
 int		 conn_send(struct conn *, const void *, size_t);
 uint8_t		*conn_reserve(struct conn *, size_t);
 void		 conn_commit(struct conn *, size_t);
+int		 conn_send_ref(struct conn *, struct msg *, const uint8_t *,
+		    uint32_t);
 void		 conn_close(struct conn *, const char *);
 void		 conn_linger(struct conn *);
 void		 conn_keepalive_set(struct conn *, uint16_t);
@@ -494,7 +521,7 @@ int		 msg_expired(const struct msg *);
 int		 route_publish(struct pub *, int);
 void		 route_drained(void);
 int		 route_retry_due(void);
-int		 publish_encode(struct conn *, const struct pub *, uint8_t,
+int		 publish_encode(struct conn *, struct pub *, uint8_t,
 		    uint16_t, int, int, const uint32_t *, uint8_t);
 
 /* topic.c */

@@ -539,6 +539,134 @@ void
 conn_commit(struct conn *c, size_t len)
 {
 	buf_commit(&c->obuf, len);
+	if (c->orefs != NULL)
+		c->orefs->in += len;
+}
+
+/*
+ * Write `len' bytes at `p', which `m' holds, without copying them: the
+ * connection keeps a reference to `m' until they are written.
+ */
+int
+conn_send_ref(struct conn *c, struct msg *m, const uint8_t *p, uint32_t len)
+{
+	struct orefs	*o;
+	struct oref	*r, *nr;
+	uint32_t	 i;
+
+	if (c->state == CONN_DEAD)
+		return -1;
+	if ((o = c->orefs) == NULL) {
+		if ((o = calloc(1, sizeof(*o))) == NULL)
+			return -1;
+		/* Counted from here: what obuf holds is still to be written. */
+		o->in = buf_len(&c->obuf);
+		c->orefs = o;
+	}
+	if (o->n == o->cap) {
+		if ((nr = reallocarray(NULL, o->cap ? o->cap * 2 : 8,
+		    sizeof(*nr))) == NULL)
+			return -1;
+		for (i = 0; i < o->n; i++)
+			nr[i] = o->r[(o->head + i) & (o->cap - 1)];
+		free(o->r);
+		o->r = nr;
+		o->head = 0;
+		o->cap = o->cap ? o->cap * 2 : 8;
+	}
+	r = &o->r[(o->head + o->n++) & (o->cap - 1)];
+	r->m = msg_ref(m);
+	r->p = p;
+	r->len = len;
+	r->done = 0;
+	r->at = o->in;
+	o->bytes += len;
+	if (!c->onwlist && !c->blocked) {
+		TAILQ_INSERT_TAIL(&wlist, c, wlist);
+		c->onwlist = 1;
+	}
+	return 0;
+}
+
+static void
+conn_free_orefs(struct conn *c)
+{
+	struct orefs	*o = c->orefs;
+
+	if (o == NULL)
+		return;
+	while (o->n > 0) {
+		msg_unref(o->r[o->head].m);
+		o->head = (o->head + 1) & (o->cap - 1);
+		o->n--;
+	}
+	free(o->r);
+	free(o);
+	c->orefs = NULL;
+}
+
+/*
+ * The output as an iovec array: obuf bytes with the referenced payloads
+ * spliced in where they belong.  Returns the number of entries.
+ */
+static int
+conn_iov(struct conn *c, struct iovec *iov, int max)
+{
+	struct orefs	*o = c->orefs;
+	struct oref	*r;
+	uint64_t	 pos = o->out;
+	size_t		 off = 0, seg;
+	uint32_t	 i;
+	int		 n = 0;
+
+	for (i = 0; i < o->n && n + 2 <= max; i++) {
+		r = &o->r[(o->head + i) & (o->cap - 1)];
+		if ((seg = r->at - pos) > 0) {
+			iov[n].iov_base = buf_ptr(&c->obuf) + off;
+			iov[n++].iov_len = seg;
+			off += seg;
+			pos += seg;
+		}
+		iov[n].iov_base = (void *)(uintptr_t)(r->p + r->done);
+		iov[n++].iov_len = r->len - r->done;
+	}
+	if (i == o->n && buf_len(&c->obuf) > off && n < max) {
+		iov[n].iov_base = buf_ptr(&c->obuf) + off;
+		iov[n++].iov_len = buf_len(&c->obuf) - off;
+	}
+	return n;
+}
+
+/* `n' bytes were written: consume them from obuf and the references. */
+static void
+conn_consume(struct conn *c, size_t n)
+{
+	struct orefs	*o = c->orefs;
+	struct oref	*r;
+	uint64_t	 seg, k;
+
+	while (n > 0) {
+		r = o->n > 0 ? &o->r[o->head] : NULL;
+		seg = r != NULL ? r->at - o->out : buf_len(&c->obuf);
+		if (seg > 0) {
+			k = seg < n ? seg : n;
+			buf_consume(&c->obuf, k);
+			o->out += k;
+			n -= k;
+			continue;
+		}
+		k = r->len - r->done;
+		if (k > n)
+			k = n;
+		r->done += k;
+		o->bytes -= k;
+		n -= k;
+		if (r->done == r->len) {
+			msg_unref(r->m);
+			o->head = (o->head + 1) & (o->cap - 1);
+			o->n--;
+		}
+	}
 }
 
 int
@@ -556,17 +684,26 @@ conn_send(struct conn *c, const void *p, size_t len)
 size_t
 conn_outq(const struct conn *c)
 {
-	return buf_len(&c->obuf);
+	return buf_len(&c->obuf) + (c->orefs != NULL ? c->orefs->bytes : 0);
 }
 
 static void
 conn_flush(struct conn *c)
 {
-	ssize_t	 n;
+	struct iovec	 iov[64];
+	struct msghdr	 msg;
+	ssize_t		 n;
 
-	while (buf_len(&c->obuf) > 0) {
-		n = send(c->fd, buf_ptr(&c->obuf), buf_len(&c->obuf),
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (conn_outq(c) > 0) {
+		if (c->orefs == NULL)
+			n = send(c->fd, buf_ptr(&c->obuf), buf_len(&c->obuf),
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+		else {
+			memset(&msg, 0, sizeof(msg));
+			msg.msg_iov = iov;
+			msg.msg_iovlen = conn_iov(c, iov, 64);
+			n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+		}
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -578,10 +715,14 @@ conn_flush(struct conn *c)
 			conn_close(c, strerror(errno));
 			return;
 		}
-		buf_consume(&c->obuf, n);
+		if (c->orefs != NULL)
+			conn_consume(c, n);
+		else
+			buf_consume(&c->obuf, n);
 		engine_stats.bytes_out += n;
 	}
 	buf_free(&c->obuf);
+	conn_free_orefs(c);
 	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
 		return;
@@ -660,7 +801,7 @@ conn_linger(struct conn *c)
 	client_gone(c, c->graceful);
 	c->state = CONN_CLOSING;
 	evtimer_add(&c->timer, LINGER_MS);
-	if (buf_len(&c->obuf) == 0) {
+	if (conn_outq(c) == 0) {
 		conn_close(c, NULL);
 		return;
 	}
@@ -700,6 +841,7 @@ conn_close(struct conn *c, const char *why)
 	free(c->alias);
 	buf_free(&c->rbuf);
 	buf_free(&c->obuf);
+	conn_free_orefs(c);
 	if (c->onwlist)
 		TAILQ_REMOVE(&wlist, c, wlist);
 	c->onwlist = 0;

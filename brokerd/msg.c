@@ -304,12 +304,13 @@ route_publish(struct pub *p, int how)
  * resend (`dup') goes even if it expired meanwhile: its delivery began.
  */
 int
-publish_encode(struct conn *c, const struct pub *p, uint8_t qos,
+publish_encode(struct conn *c, struct pub *p, uint8_t qos,
     uint16_t pid, int retain, int dup, const uint32_t *subids, uint8_t nsub)
 {
 	uint8_t		*w, *start;
 	uint32_t	 plen = 0, rl, left = 0;
-	size_t		 total;
+	size_t		 total, copy;
+	struct msg	*m = NULL;
 	uint64_t	 now;
 	int		 v5 = c->version == MQTT_V5;
 	uint8_t		 i;
@@ -337,7 +338,13 @@ publish_encode(struct conn *c, const struct pub *p, uint8_t qos,
 		engine_stats.drop_too_large++;
 		return -1;
 	}
-	if ((start = conn_reserve(c, total)) == NULL)
+	/* A large payload is shared, not copied for every subscriber. */
+	copy = total;
+	if (p->payload_len >= OREF_MIN) {
+		m = pub_msg(p);
+		copy -= p->payload_len;
+	}
+	if ((start = conn_reserve(c, copy)) == NULL)
 		return -1;
 	w = start;
 	*w++ = MQTT_PUBLISH << 4 | (dup ? 0x08 : 0) | qos << 1 |
@@ -362,10 +369,16 @@ publish_encode(struct conn *c, const struct pub *p, uint8_t qos,
 			memcpy(w, p->props, p->props_len);
 		w += p->props_len;
 	}
-	if (p->payload_len > 0)
-		memcpy(w, p->payload, p->payload_len);
-	w += p->payload_len;
-	conn_commit(c, w - start);
+	if (m != NULL) {
+		conn_commit(c, w - start);
+		if (conn_send_ref(c, m, MSG_PAYLOAD(m), m->payload_len) == -1)
+			conn_close(c, "out of memory");
+	} else {
+		if (p->payload_len > 0)
+			memcpy(w, p->payload, p->payload_len);
+		w += p->payload_len;
+		conn_commit(c, w - start);
+	}
 	engine_stats.msgs_out++;
 	return 0;
 }

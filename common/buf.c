@@ -50,7 +50,7 @@ buf_reserve(struct buf *b, size_t len)
 		len = 1;	/* a valid pointer, even when empty */
 	if (b->size - b->wpos >= len)
 		return b->data + b->wpos;
-	if (len > SIZE_MAX / 2 - used ||
+	if (len > BUF_LIMIT / 2 - used ||
 	    (b->max != 0 && used + len > b->max)) {
 		errno = ENOBUFS;
 		return NULL;
@@ -65,6 +65,8 @@ buf_reserve(struct buf *b, size_t len)
 	want = b->size > 0 ? b->size : 256;
 	while (want < used + len)
 		want *= 2;
+	if (want > BUF_LIMIT)
+		want = BUF_LIMIT;
 	if (b->max != 0 && want > b->max)
 		want = b->max;
 	if (b->rpos > 0) {
@@ -93,7 +95,7 @@ buf_reserve_exact(struct buf *b, size_t len)
 
 	if (b->size - b->wpos >= len)
 		return b->data + b->wpos;
-	if (len > SIZE_MAX / 2 - used ||
+	if (len > BUF_LIMIT / 2 - used ||
 	    (b->max != 0 && used + len > b->max)) {
 		errno = ENOBUFS;
 		return NULL;

@@ -20,19 +20,23 @@
 #include <sys/types.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * A byte buffer with a read and a write position.  Unread bytes are
  * data[rpos, wpos); free space is data[wpos, size).  It grows on demand
- * up to `max' bytes (0: no limit) and gives memory back when it empties.
+ * up to `max' bytes (0: no limit, which is 4 GiB) and gives memory back
+ * when it empties.  Small, because every connection has two.
  */
 struct buf {
 	unsigned char	*data;
-	size_t		 size;
-	size_t		 rpos;
-	size_t		 wpos;
-	size_t		 max;
+	uint32_t	 size;
+	uint32_t	 rpos;
+	uint32_t	 wpos;
+	uint32_t	 max;
 };
+
+#define BUF_LIMIT	UINT32_MAX
 
 void	 buf_init(struct buf *, size_t);
 void	 buf_free(struct buf *);

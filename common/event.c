@@ -44,7 +44,7 @@ RB_PROTOTYPE_STATIC(evtimer_tree, evtimer, entry, evtimer_cmp);
 static int			 ev_fd = -1;
 static int			 ev_done;
 static int			 ev_again;
-static uint64_t			 ev_turn;
+static uint32_t			 ev_turn;
 static uint64_t			 ev_cached_now;
 static struct evtimer_tree	 ev_timers = RB_INITIALIZER(&ev_timers);
 static void			(*ev_flush_cb)(void *);

@@ -40,7 +40,7 @@ struct event {
 struct evtimer {
 	RB_ENTRY(evtimer) entry;
 	uint64_t	 when;		/* ev_now() milliseconds */
-	uint64_t	 turn;		/* the loop turn it was set in */
+	uint32_t	 turn;		/* the loop turn it was set in */
 	int		 pending;
 	void		(*cb)(void *);
 	void		*arg;
