@@ -81,6 +81,7 @@ struct engine_conf {
 	uint32_t		 max_queued;
 	uint64_t		 max_queued_bytes;
 	uint64_t		 max_queued_total;
+	uint32_t		 max_client_buffer;
 	uint32_t		 max_subscriptions;
 	uint32_t		 max_user_properties;
 	uint32_t		 max_topic_aliases;
@@ -407,6 +408,7 @@ struct pub {
 	uint64_t		 expires;
 	uint64_t		 origin;
 	struct msg		*msg;		/* made when needed */
+	uint32_t		 encoded;	/* deliveries written */
 };
 
 /* Counters for `brokerctl show stats'. */

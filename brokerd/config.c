@@ -70,6 +70,7 @@ config_engine_defaults(struct engine_conf *e)
 	e->max_queued = 1000;
 	e->max_queued_bytes = 16 * 1024 * 1024;
 	e->max_queued_total = 1024LL * 1024 * 1024;
+	e->max_client_buffer = 1024 * 1024;
 	e->max_subscriptions = 10000;
 	e->max_user_properties = 128;
 	e->max_topic_aliases = 64;
@@ -179,7 +180,7 @@ listener_name(const struct listener_conf *l)
 void
 config_send_engine(struct ipc_chan *chan, const struct engine_conf *e)
 {
-	ipc_begin(chan, IPC_ENGINE_CONF, 0, 22);
+	ipc_begin(chan, IPC_ENGINE_CONF, 0, 23);
 	ipc_put_uint(chan, e->max_packet_size);
 	ipc_put_uint(chan, e->max_connect_size);
 	ipc_put_uint(chan, e->max_topic_length);
@@ -191,6 +192,7 @@ config_send_engine(struct ipc_chan *chan, const struct engine_conf *e)
 	ipc_put_uint(chan, e->max_queued);
 	ipc_put_uint(chan, e->max_queued_bytes);
 	ipc_put_uint(chan, e->max_queued_total);
+	ipc_put_uint(chan, e->max_client_buffer);
 	ipc_put_uint(chan, e->max_subscriptions);
 	ipc_put_uint(chan, e->max_user_properties);
 	ipc_put_uint(chan, e->max_topic_aliases);

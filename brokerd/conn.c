@@ -49,7 +49,6 @@
 #define RDBUF_SIZE	(64 * 1024)
 #define ACCEPT_BATCH	64
 #define LINGER_MS	5000
-#define OUT_PAUSE	(1024 * 1024)	/* unsent output: stop reading */
 
 RB_HEAD(conn_tree, conn);
 RB_HEAD(addr_tree, addrcount);
@@ -332,8 +331,9 @@ conn_events(struct conn *c)
 {
 	int	 flags = 0;
 
+	/* A client that does not read what it is sent is not read. */
 	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE) &&
-	    buf_len(&c->obuf) < OUT_PAUSE)
+	    conn_outq(c) < econf.max_client_buffer)
 		flags |= EV_READ;
 	if (c->blocked)
 		flags |= EV_WRITE;

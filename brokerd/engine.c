@@ -115,6 +115,7 @@ engine_conf_recv(struct ipc_msg *msg)
 	c.max_queued = ipc_get_uint(msg, i++);
 	c.max_queued_bytes = ipc_get_uint(msg, i++);
 	c.max_queued_total = ipc_get_uint(msg, i++);
+	c.max_client_buffer = ipc_get_uint(msg, i++);
 	c.max_subscriptions = ipc_get_uint(msg, i++);
 	c.max_user_properties = ipc_get_uint(msg, i++);
 	c.max_topic_aliases = ipc_get_uint(msg, i++);
@@ -132,7 +133,8 @@ engine_conf_recv(struct ipc_msg *msg)
 	    c.max_connect_size < 64 || c.max_topic_levels < 1 ||
 	    c.max_topic_levels > 65535 || c.max_topic_length < 1 ||
 	    c.max_inflight < 1 || c.max_inflight > 65535 || c.max_qos > 2 ||
-	    c.max_topic_aliases > 65535 || c.max_keepalive > 65535)
+	    c.max_topic_aliases > 65535 || c.max_keepalive > 65535 ||
+	    c.max_client_buffer < 4096)
 		fatalx("IPC_ENGINE_CONF: value out of range");
 	econf = c;
 	mqtt_set_max_user_props(c.max_user_properties);

@@ -126,6 +126,7 @@ pub_view(struct pub *p, struct msg *m)
 	p->expires = m->expires;
 	p->origin = m->origin;
 	p->msg = m;
+	p->encoded = 0;
 }
 
 /* A struct pub over a stored message; it holds a reference. */
@@ -338,9 +339,13 @@ publish_encode(struct conn *c, struct pub *p, uint8_t qos,
 		engine_stats.drop_too_large++;
 		return -1;
 	}
-	/* A large payload is shared, not copied for every subscriber. */
+	/*
+	 * A large payload is shared, not copied for every subscriber: once
+	 * it is stored anyway, or from the second subscriber on (making a
+	 * shared copy for one reader would only cost a copy more).
+	 */
 	copy = total;
-	if (p->payload_len >= OREF_MIN) {
+	if (p->payload_len >= OREF_MIN && (p->msg != NULL || p->encoded > 0)) {
 		m = pub_msg(p);
 		copy -= p->payload_len;
 	}
@@ -379,6 +384,7 @@ publish_encode(struct conn *c, struct pub *p, uint8_t qos,
 		w += p->payload_len;
 		conn_commit(c, w - start);
 	}
+	p->encoded++;
 	engine_stats.msgs_out++;
 	return 0;
 }

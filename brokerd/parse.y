@@ -103,7 +103,7 @@ typedef struct {
 %token	MAX PACKET SIZE CONNECT TOPIC LENGTH LEVELS KEEPALIVE TIMEOUT
 %token	INFLIGHT BYTES QUEUED MESSAGES TOTAL SUBSCRIPTIONS PROPERTIES
 %token	ALIASES SESSION EXPIRY NEVER RETAINED QOS RETAIN YES NO CLIENT ID
-%token	PREFIX EMPTY ALLOW ANONYMOUS CONNECTIONS PER ADDRESS
+%token	PREFIX EMPTY ALLOW ANONYMOUS CONNECTIONS PER ADDRESS BUFFER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -308,6 +308,12 @@ main		: LISTEN ON STRING optport {
 		| MAX QUEUED TOTAL size		{
 			conf->engine.max_queued_total = $4;
 		}
+		| MAX CLIENT BUFFER size	{
+			if (range($4, 4096, 1024LL * 1024 * 1024,
+			    "max client buffer") == -1)
+				YYERROR;
+			conf->engine.max_client_buffer = $4;
+		}
 		| MAX SUBSCRIPTIONS NUMBER	{
 			if (range($3, 1, 100000000, "max subscriptions") == -1)
 				YYERROR;
@@ -449,6 +455,7 @@ lookup(const char *s)
 		{ "allow",		ALLOW },
 		{ "anonymous",		ANONYMOUS },
 		{ "authd",		AUTHD },
+		{ "buffer",		BUFFER },
 		{ "bytes",		BYTES },
 		{ "chroot",		CHROOT },
 		{ "client",		CLIENT },

@@ -74,6 +74,7 @@ print_engine(const struct engine_conf *e)
 	    (unsigned long long)e->max_queued_bytes);
 	printf("max queued total %llu\n",
 	    (unsigned long long)e->max_queued_total);
+	printf("max client buffer %u\n", e->max_client_buffer);
 	printf("max subscriptions %u\n", e->max_subscriptions);
 	printf("max user properties %u\n", e->max_user_properties);
 	printf("max topic aliases %u\n", e->max_topic_aliases);

@@ -77,7 +77,7 @@ struct ipc_hdr {
 	X(IPC_LISTENER,		"uusuu",	IPC_FD)			\
 	/* parent -> engine: the settings of struct engine_conf, in	\
 	 * the order of that struct (see engine_conf_send()) */	\
-	X(IPC_ENGINE_CONF,	"uuuuuuuuuuuuuuuuuuu""tts",	0)			\
+	X(IPC_ENGINE_CONF,	"uuuuuuuuuuuuuuuuuuuu""tts",	0)			\
 	/* parent -> authd: listener id, address, allow anonymous */	\
 	X(IPC_AUTH_LISTENER,	"ust",		0)			\
 	/* engine -> authd, id = connection: listener id, client id,	\

@@ -269,7 +269,7 @@ def main():
             for kind in ("brokerd", "mosquitto"):
                 b = Broker(kind, build)
                 try:
-                    res[kind] = run_conns(bench, b, n, max(1, n // 20000))
+                    res[kind] = run_conns(bench, b, n, 2 + n // 10000)
                 finally:
                     b.stop()
             conn_rows.append((n, res))
