@@ -146,7 +146,8 @@ $(BUILD)/libexec/brokerd/tlsproxy: $(call obj,$(TLSPROXY_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzzobj $(BUILD)/fuzz \
+    -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------------
 # Tests
@@ -169,6 +170,11 @@ test-deps:
 test: test-deps
 	@$(MAKE) --no-print-directory all unit-tests conf-tests \
 	    integration-tests fuzz-smoke
+ifneq ($(SANITIZE),1)
+	@echo "== the same with ASan and UBSan ($(BUILD)/san)"
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/san SANITIZE=1 all \
+	    unit-tests conf-tests integration-tests
+endif
 
 unit-tests: $(UNIT_TESTS)
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
@@ -176,8 +182,16 @@ unit-tests: $(UNIT_TESTS)
 conf-tests: $(BUILD)/sbin/brokerd
 	@sh tests/conf/run $(BUILD)/sbin/brokerd
 
+ifeq ($(SANITIZE),1)
+# The daemons' leak check at exit would need clone() and ptrace() in their
+# sandboxes: leaks are checked by the unit tests and the fuzzers instead.
+SAN_ENV		 = BROKERD_SANITIZE=1 \
+		   ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:abort_on_error=1 \
+		   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+endif
+
 integration-tests: all
-	@/usr/bin/python3 tests/integration/run.py --build $(BUILD)
+	@$(SAN_ENV) /usr/bin/python3 tests/integration/run.py --build $(BUILD)
 
 # libFuzzer targets, built with clang into build/fuzz.
 FUZZ_TARGETS	 = $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,\
@@ -194,12 +208,12 @@ LIBFUZZ		 = $(BUILD)/libfuzz.a
 $(BUILD)/fuzzobj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ALL_CPPFLAGS) \
-	    -c -o $@ $<
+	    -MMD -MP -c -o $@ $<
 
 $(BUILD)/fuzzobj/%.o: %.c $(BUILD)/gen/syscallnames.h
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(ALL_CPPFLAGS) \
-	    -c -o $@ $<
+	    -MMD -MP -c -o $@ $<
 
 $(LIBFUZZ): $(FUZZ_OBJS)
 	rm -f $@
@@ -207,20 +221,27 @@ $(LIBFUZZ): $(FUZZ_OBJS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBFUZZ)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -o $@ $< \
-	    $(LIBFUZZ) $(PKG_LIBS)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -MMD -MP \
+	    -MF $@.d -o $@ $< $(LIBFUZZ) $(PKG_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 
-# Each target runs briefly on its seed corpus in `make test'.
+# Each target runs briefly on its seed corpus in `make test'; a crash,
+# leak or timeout fails the test (its input is in build/crashes/).
 FUZZ_SECONDS	?= 20
 fuzz-smoke: $(FUZZ_TARGETS)
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@mkdir -p $(BUILD)/crashes; \
+	for t in $(FUZZ_TARGETS); do \
 	    n=$$(basename $$t); mkdir -p $(BUILD)/corpus/$$n; \
 	    echo "== $$n ($(FUZZ_SECONDS)s)"; \
 	    $$t -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
-	        -print_final_stats=1 $(BUILD)/corpus/$$n \
-	        tests/fuzz/corpus/$$n 2>&1 | tail -n 12; \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/crashes/ \
+	        $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
+	        > $(BUILD)/fuzz/$$n.log 2>&1; rc=$$?; \
+	    grep -E '^stat::(number_of_executed_units|peak_rss)' \
+	        $(BUILD)/fuzz/$$n.log; \
+	    if [ $$rc -ne 0 ]; then tail -n 40 $(BUILD)/fuzz/$$n.log; \
+	        echo "fuzz target $$n failed"; exit 1; fi; \
 	done
 
 # ---------------------------------------------------------------------

@@ -85,6 +85,11 @@ static int	set_path(char *, size_t, const char *, const char *);
 static int	parse_size(const char *, long long *);
 static int	range(long long, long long, long long, const char *);
 
+static char	**pool;
+static size_t	  npool, pool_cap;
+static char	 *pool_str(char *);
+static void	  pool_free(void);
+
 /* Options of the listener being parsed. */
 static struct listener_conf	 lopts;
 
@@ -125,10 +130,8 @@ include		: INCLUDE STRING		{
 
 			yylval.lineno = $<lineno>2;
 			if ((nfile = pushfile($2)) == NULL) {
-				free($2);
 				YYERROR;
 			}
-			free($2);
 			file = nfile;
 			lungetc('\n');
 		}
@@ -137,13 +140,13 @@ include		: INCLUDE STRING		{
 string		: string STRING			{
 			if (asprintf(&$$, "%s %s", $1, $2) == -1)
 				fatal("string: asprintf");
-			free($1);
-			free($2);
+			pool_str($$);
 		}
 		| STRING
 		| NUMBER			{
 			if (asprintf(&$$, "%lld", $1) == -1)
 				fatal("string: asprintf");
+			pool_str($$);
 		}
 		;
 
@@ -154,14 +157,10 @@ varset		: STRING '=' string		{
 				if (!isalnum((unsigned char)*s) && *s != '_') {
 					yyerror("macro name may only hold "
 					    "letters, digits and _");
-					free($1);
-					free($3);
 					YYERROR;
 				}
 			if (symset($1, $3, 0) == -1)
 				fatal("cannot store variable");
-			free($1);
-			free($3);
 		}
 		;
 
@@ -192,10 +191,8 @@ size		: NUMBER			{
 		| STRING			{
 			if (parse_size($1, &$$) == -1) {
 				yyerror("\"%s\" is not a size", $1);
-				free($1);
 				YYERROR;
 			}
-			free($1);
 		}
 		;
 
@@ -242,14 +239,12 @@ main		: LISTEN ON STRING optport {
 			if ($3[0] == '/') {
 				if ($4 != -1) {
 					yyerror("a UNIX socket has no port");
-					free($3);
 					YYERROR;
 				}
 				l = add_listener_unix($3);
 			} else
 				l = add_listener_tcp($3,
 				    $4 == -1 ? BROKERD_PORT : $4);
-			free($3);
 			if (l == NULL)
 				YYERROR;
 			l->anonymous = lopts.anonymous;
@@ -361,36 +356,28 @@ main		: LISTEN ON STRING optport {
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 			    strlen($4)) {
 				yyerror("bad client id prefix \"%s\"", $4);
-				free($4);
 				YYERROR;
 			}
 			strlcpy(conf->engine.id_prefix, $4,
 			    sizeof(conf->engine.id_prefix));
-			free($4);
 		}
 		| DATADIR STRING		{
 			if (set_path(conf->datadir, sizeof(conf->datadir),
 			    $2, "data directory") == -1) {
-				free($2);
 				YYERROR;
 			}
-			free($2);
 		}
 		| CONTROL SOCKET STRING		{
 			if (set_path(conf->control, sizeof(conf->control),
 			    $3, "control socket") == -1) {
-				free($3);
 				YYERROR;
 			}
-			free($3);
 		}
 		| CHROOT STRING			{
 			if (set_path(conf->chroot, sizeof(conf->chroot),
 			    $2, "chroot directory") == -1) {
-				free($2);
 				YYERROR;
 			}
-			free($2);
 		}
 		| USER proc STRING		{
 			if ($3[0] == '\0' || $3[0] == '-' ||
@@ -399,11 +386,9 @@ main		: LISTEN ON STRING optport {
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 			    strlen($3)) {
 				yyerror("bad user name \"%s\"", $3);
-				free($3);
 				YYERROR;
 			}
 			strlcpy(conf->user[$2], $3, sizeof(conf->user[$2]));
-			free($3);
 		}
 		| LOG LEVEL loglevel		{ conf->verbose = $3; }
 		;
@@ -679,6 +664,7 @@ top:
 		}
 		if ((yylval.v.string = strdup(buf)) == NULL)
 			fatal("yylex: strdup");
+		pool_str(yylval.v.string);
 		return STRING;
 	}
 
@@ -727,9 +713,11 @@ nodigits:
 		} while ((c = lgetc(0)) != EOF && allowed_in_string(c));
 		lungetc(c);
 		*p = '\0';
-		if ((token = lookup(buf)) == STRING)
+		if ((token = lookup(buf)) == STRING) {
 			if ((yylval.v.string = strdup(buf)) == NULL)
 				fatal("yylex: strdup");
+			pool_str(yylval.v.string);
+		}
 		return token;
 	}
 	if (c == '\n') {
@@ -816,6 +804,7 @@ parse_config(const char *filename)
 	yyparse();
 	errors = file->errors;
 	popfile();
+	pool_free();
 
 	/* Free the macros that were not given on the command line. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -832,6 +821,36 @@ parse_config(const char *filename)
 	}
 	config_defaults(conf);
 	return conf;
+}
+
+/*
+ * Every string the lexer and the grammar make is kept here and freed when
+ * parsing ends, also those that error recovery throws away: the actions
+ * copy what they keep and free nothing.
+ */
+static char *
+pool_str(char *s)
+{
+	char	**p;
+
+	if (npool == pool_cap) {
+		pool_cap = pool_cap == 0 ? 64 : pool_cap * 2;
+		if ((p = reallocarray(pool, pool_cap, sizeof(*p))) == NULL)
+			fatal(NULL);
+		pool = p;
+	}
+	pool[npool++] = s;
+	return s;
+}
+
+static void
+pool_free(void)
+{
+	while (npool > 0)
+		free(pool[--npool]);
+	free(pool);
+	pool = NULL;
+	pool_cap = 0;
 }
 
 static int

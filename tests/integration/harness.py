@@ -20,6 +20,14 @@ TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 IS_ROOT = os.geteuid() == 0
+# make SANITIZE=1 test: ASan's allocator (redzones, quarantine) makes
+# memory bounds meaningless, so they are loosened; its checks still run.
+SANITIZE = os.environ.get("BROKERD_SANITIZE") == "1"
+
+
+def mem_bound(kib):
+    """A bound on memory growth, in KiB (or bytes: the same scaling)."""
+    return kib * 4 + 65536 if SANITIZE else kib
 USERS = {"engine": "_brokerd", "tlsproxy": "_brokertls",
          "authd": "_brokerauth", "storaged": "_brokerdb"}
 CHILDREN = ("engine", "tlsproxy", "authd", "storaged")
