@@ -24,6 +24,9 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -57,6 +60,15 @@ engine_main(int debug)
 {
 	log_init(debug, LOG_DAEMON);
 	setproctitle("%s", proc_names[PROC_ENGINE]);
+#ifdef __GLIBC__
+	/*
+	 * Partial packets and messages of some KiB come and go all the
+	 * time; giving the top of the heap back after each costs a brk()
+	 * and page faults each time.  Keep up to 4 MiB (16 KiB QoS 0 pairs:
+	 * 38k msg/s with glibc's default, 74k with this).
+	 */
+	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+#endif
 	ev_init();
 	child_init(PROC_ENGINE, engine_dispatch_parent);
 	engine_stats.started = ev_now();
