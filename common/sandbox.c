@@ -436,6 +436,7 @@ sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	char		 msg[128];
 	const char	*name = "?";
 	size_t		 i;
+	ssize_t		 n;
 	int		 nr = si->si_syscall;
 
 	(void)ctx;
@@ -446,7 +447,8 @@ sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 		}
 	snprintf(msg, sizeof(msg), "%s: forbidden system call %d (%s)\n",
 	    log_procname() != NULL ? log_procname() : "?", nr, name);
-	(void)write(STDERR_FILENO, msg, strlen(msg));
+	n = write(STDERR_FILENO, msg, strlen(msg));
+	(void)n;
 	kill(getpid(), sig);
 }
 #endif

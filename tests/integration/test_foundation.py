@@ -323,17 +323,28 @@ def is_listening(inode):
     return False
 
 
+def make(args, cwd):
+    """Run make for a test: without the flags of the make running the
+    tests, with this run's own SANITIZE."""
+    import harness
+    env = dict(os.environ)
+    for k in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES"):
+        env.pop(k, None)
+    if harness.SANITIZE:
+        args = args + ["SANITIZE=1"]
+    return subprocess.run(["make", "-s", "-j2"] + args, cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
 def test_sandbox_debug_build_names_the_syscall():
     """make SANDBOX_DEBUG=1: a forbidden call is logged by name, then the
     process dies of SIGSYS as it would have."""
+    import harness
     top = os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))
-    build = os.path.join(top, "build", "sandbox-debug")
-    r = subprocess.run(["make", "-s", "-j2", "BUILD=" + build,
-                        "SANDBOX_DEBUG=1", "all"], cwd=top,
-                       capture_output=True, text=True, timeout=600)
+    build = os.path.join(harness.BUILD, "sandbox-debug")
+    r = make(["BUILD=" + build, "SANDBOX_DEBUG=1", "all"], top)
     check(r.returncode == 0, "debug build: %s" % r.stderr[-2000:])
-    import harness
     saved = harness.BUILD
     harness.BUILD = build
     try:
@@ -357,10 +368,8 @@ def test_make_install_and_run_installed():
     dest = tempfile.mkdtemp(prefix="brokerd-install-")
     try:
         import harness
-        r = subprocess.run(["make", "-s", "install", "DESTDIR=" + dest,
-                            "PREFIX=/usr/local",
-                            "BUILD=" + harness.BUILD], cwd=top,
-                           capture_output=True, text=True, timeout=600)
+        r = make(["install", "DESTDIR=" + dest, "PREFIX=/usr/local",
+                  "BUILD=" + harness.BUILD], top)
         check(r.returncode == 0, "make install: %s" % r.stderr[-2000:])
         pre = os.path.join(dest, "usr", "local")
         for f in ("sbin/brokerd", "sbin/brokerctl",
