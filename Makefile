@@ -190,7 +190,7 @@ SAN_ENV		 = BROKERD_SANITIZE=1 \
 		   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 endif
 
-integration-tests: all
+integration-tests: all $(BUILD)/bench/mqttbench
 	@$(SAN_ENV) /usr/bin/python3 tests/integration/run.py --build $(BUILD)
 
 # libFuzzer targets, built with clang into build/fuzz.
@@ -250,7 +250,7 @@ fuzz-smoke: $(FUZZ_TARGETS)
 $(BUILD)/bench/mqttbench: tests/bench/mqttbench.c
 	@mkdir -p $(@D)
 	$(CC) -O2 -g $(WARNINGS) $(OS_CPPFLAGS) $(PKG_CFLAGS) -o $@ $< \
-	    $(PKG_LIBS)
+	    $(PKG_LIBS) $$($(PKG_CONFIG) --libs libssl libcrypto)
 
 bench: test-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/mqttbench

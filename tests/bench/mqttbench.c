@@ -31,6 +31,10 @@
  * Connection mode: open N idle connections (spread over several source
  * addresses 127.0.0.x), report how fast they were accepted, print
  * "connected N", and hold them until stdin is closed.
+ *
+ * -t: every connection over TLS (non-blocking handshakes, no
+ * certificate verification: a benchmark, not a client).  With -n that
+ * measures TLS handshakes (and CONNECTs) per second.
  */
 
 #include <sys/types.h>
@@ -40,6 +44,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <err.h>
 #include <errno.h>
@@ -59,6 +66,8 @@
 
 struct client {
 	int		 fd;
+	SSL		*ssl;
+	int		 handshaking;
 	int		 pub;		/* publisher, or subscriber */
 	int		 idx;
 	int		 topic;
@@ -106,15 +115,17 @@ static uint64_t		 recv_in_window;
 static uint64_t		 broker_recv_max = 65535;
 static uint64_t		 rate_start;	/* fixed rate: publishing began */
 static int		 nready;	/* connected (and subscribed) */
+static int		 want_ready;	/* what the set-up waits for */
 static int		 conns_mode;
+static SSL_CTX		*tls;
 
 static __dead2 void
 usage(void)
 {
 	fprintf(stderr, "usage: mqttbench [-p port] [-P pubs] [-S subs] "
 	    "[-T topics] [-q qos] [-s size]\n"
-	    "\t[-V 4|5] [-W window] [-d seconds] [-w warmup] [-r rate]\n"
-	    "       mqttbench [-p port] -n connections [-B addresses]\n");
+	    "\t[-V 4|5] [-W window] [-d seconds] [-w warmup] [-r rate] [-t]\n"
+	    "       mqttbench [-p port] [-t] -n connections [-B addresses]\n");
 	exit(1);
 }
 
@@ -298,29 +309,81 @@ send_publish(struct client *c)
 }
 
 static void
-flush_client(struct client *c)
+want_write(struct client *c, int w)
 {
-	ssize_t			 n;
 	struct epoll_event	 ee;
 
-	while (c->wlen > 0) {
-		n = write(c->fd, c->wbuf, c->wlen);
-		if (n == -1) {
+	if (w == c->wantw)
+		return;
+	c->wantw = w;
+	memset(&ee, 0, sizeof(ee));
+	ee.events = EPOLLIN | (w ? EPOLLOUT : 0);
+	ee.data.ptr = c;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ee) == -1)
+		err(1, "epoll_ctl");
+}
+
+/* Write what we can: 1 written, 0 blocked. */
+static ssize_t
+io_write(struct client *c, const void *p, size_t len)
+{
+	ssize_t	 n;
+	int	 e;
+
+	if (c->ssl == NULL) {
+		if ((n = write(c->fd, p, len)) == -1) {
 			if (errno == EAGAIN)
-				break;
+				return 0;
 			err(1, "write");
 		}
+		return n;
+	}
+	if ((n = SSL_write(c->ssl, p, len)) > 0)
+		return n;
+	e = SSL_get_error(c->ssl, n);
+	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+		return 0;
+	ERR_print_errors_fp(stderr);
+	errx(1, "SSL_write failed");
+}
+
+static void
+tls_handshake(struct client *c)
+{
+	int	 r, e;
+
+	if ((r = SSL_do_handshake(c->ssl)) == 1) {
+		c->handshaking = 0;
+		return;
+	}
+	e = SSL_get_error(c->ssl, r);
+	if (e == SSL_ERROR_WANT_READ)
+		want_write(c, 0);
+	else if (e == SSL_ERROR_WANT_WRITE)
+		want_write(c, 1);
+	else {
+		ERR_print_errors_fp(stderr);
+		errx(1, "TLS handshake failed");
+	}
+}
+
+static void
+flush_client(struct client *c)
+{
+	ssize_t	 n;
+
+	if (c->handshaking) {
+		tls_handshake(c);
+		if (c->handshaking)
+			return;
+	}
+	while (c->wlen > 0) {
+		if ((n = io_write(c, c->wbuf, c->wlen)) == 0)
+			break;
 		memmove(c->wbuf, c->wbuf + n, c->wlen - n);
 		c->wlen -= n;
 	}
-	if ((c->wlen > 0) != c->wantw) {
-		c->wantw = c->wlen > 0;
-		memset(&ee, 0, sizeof(ee));
-		ee.events = EPOLLIN | (c->wantw ? EPOLLOUT : 0);
-		ee.data.ptr = c;
-		if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ee) == -1)
-			err(1, "epoll_ctl");
-	}
+	want_write(c, c->wlen > 0);
 }
 
 /* Publishers as fast as the broker takes it: fill the window. */
@@ -498,8 +561,28 @@ read_client(struct client *c)
 	size_t		 off = 0, hl, rl;
 	ssize_t		 n;
 	uint32_t	 mult;
+	int		 e;
 
-	n = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
+	if (c->handshaking) {
+		tls_handshake(c);
+		if (!c->handshaking)
+			flush_client(c);
+		return;
+	}
+again:
+	if (c->ssl != NULL) {
+		n = SSL_read(c->ssl, c->rbuf + c->rlen, RBUF - c->rlen);
+		if (n <= 0) {
+			e = SSL_get_error(c->ssl, n);
+			if (e == SSL_ERROR_WANT_READ ||
+			    e == SSL_ERROR_WANT_WRITE)
+				return;
+			if (e != SSL_ERROR_ZERO_RETURN)
+				ERR_print_errors_fp(stderr);
+			n = 0;
+		}
+	} else
+		n = read(c->fd, c->rbuf + c->rlen, RBUF - c->rlen);
 	if (n == 0)
 		errx(1, "%s %d: the broker closed the connection",
 		    c->pub ? "publisher" : "subscriber", c->idx);
@@ -532,6 +615,9 @@ read_client(struct client *c)
 	}
 	memmove(c->rbuf, c->rbuf + off, c->rlen - off);
 	c->rlen -= off;
+	/* TLS keeps decrypted bytes that epoll cannot see. */
+	if (c->ssl != NULL && SSL_pending(c->ssl) > 0)
+		goto again;
 }
 
 static int
@@ -574,6 +660,13 @@ add_client(struct client *c, int src)
 	ee.data.ptr = c;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ee) == -1)
 		err(1, "epoll_ctl");
+	if (tls != NULL) {
+		if ((c->ssl = SSL_new(tls)) == NULL ||
+		    SSL_set_fd(c->ssl, c->fd) != 1)
+			errx(1, "SSL_new");
+		SSL_set_connect_state(c->ssl);
+		c->handshaking = 1;
+	}
 	send_connect(c);
 	flush_client(c);
 }
@@ -626,7 +719,7 @@ loop(uint64_t ns, int (*done)(void))
 static int
 all_connected(void)
 {
-	return nready >= nclients;
+	return nready >= want_ready;
 }
 
 static int
@@ -664,6 +757,7 @@ run_pubsub(void)
 			c->last[j] = UINT64_MAX;
 		add_client(c, i);
 	}
+	want_ready = nsub;
 	loop(10ULL * 1000000000, all_connected);
 	for (i = 0; i < npub; i++) {
 		struct client	*c = &clients[nsub + i];
@@ -673,6 +767,7 @@ run_pubsub(void)
 		c->topic = i % ntopic;
 		add_client(c, nsub + i);
 	}
+	want_ready = nclients;
 	loop(10ULL * 1000000000, all_connected);
 	if (!all_connected())
 		errx(1, "not every client connected");
@@ -717,13 +812,15 @@ run_pubsub(void)
 	}
 	lost = expect > got ? expect - got : 0;
 	printf("{\"qos\": %d, \"size\": %zu, \"pubs\": %d, \"subs\": %d, "
-	    "\"topics\": %d, \"version\": %d, \"seconds\": %.3f, "
+	    "\"topics\": %d, \"version\": %d, \"tls\": %s, "
+	    "\"seconds\": %.3f, "
 	    "\"delivered_per_sec\": %.0f, \"delivered\": %llu, "
 	    "\"sent\": %llu, \"acked\": %llu, \"refused\": %llu, "
 	    "\"expected\": %llu, \"received\": %llu, \"lost\": %llu, "
 	    "\"duplicates\": %llu, \"reordered\": %llu, "
 	    "\"p50_us\": %llu, \"p99_us\": %llu, \"drain_ms\": %.0f}\n",
-	    qos, psize, npub, nsub, ntopic, version, secs,
+	    qos, psize, npub, nsub, ntopic, version,
+	    tls != NULL ? "true" : "false", secs,
 	    recv_in_window / secs, (unsigned long long)recv_in_window,
 	    (unsigned long long)sent, (unsigned long long)acked,
 	    (unsigned long long)refused, (unsigned long long)expect,
@@ -758,13 +855,11 @@ run_conns(void)
 		clients[i].pub = 1;	/* no SUBSCRIBE */
 		add_client(&clients[i], i);
 		if ((i + 1) % batch == 0) {
-			int	 saved = nclients;
-
-			nclients = i + 1;
+			want_ready = i + 1;
 			loop(10ULL * 1000000000, conns_done);
-			nclients = saved;
 		}
 	}
+	want_ready = nconns;
 	loop(60ULL * 1000000000, conns_done);
 	t1 = now_ns();
 	if (!all_connected())
@@ -774,8 +869,9 @@ run_conns(void)
 		clients[i].rbuf = NULL;
 	}
 	printf("connected %d\n", nconns);
-	printf("{\"connections\": %d, \"seconds\": %.3f, "
-	    "\"connects_per_sec\": %.0f}\n", nconns, (t1 - t0) / 1e9,
+	printf("{\"connections\": %d, \"tls\": %s, \"seconds\": %.3f, "
+	    "\"connects_per_sec\": %.0f}\n", nconns,
+	    tls != NULL ? "true" : "false", (t1 - t0) / 1e9,
 	    nconns / ((t1 - t0) / 1e9));
 	fflush(stdout);
 	/* Hold them until the driver has measured. */
@@ -791,7 +887,7 @@ main(int argc, char *argv[])
 	uint32_t	 r;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "B:d:h:n:P:p:q:r:S:s:T:V:W:w:")) !=
+	while ((ch = getopt(argc, argv, "B:d:h:n:P:p:q:r:S:s:T:tV:W:w:")) !=
 	    -1) {
 		switch (ch) {
 		case 'B':
@@ -826,6 +922,13 @@ main(int argc, char *argv[])
 			break;
 		case 'T':
 			ntopic = strtonum(optarg, 1, 100000, &errstr);
+			break;
+		case 't':
+			if ((tls = SSL_CTX_new(TLS_client_method())) == NULL)
+				errx(1, "SSL_CTX_new");
+			SSL_CTX_set_verify(tls, SSL_VERIFY_NONE, NULL);
+			SSL_CTX_set_mode(tls, SSL_MODE_ENABLE_PARTIAL_WRITE |
+			    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 			break;
 		case 'V':
 			version = strtonum(optarg, 4, 5, &errstr);

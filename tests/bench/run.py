@@ -72,7 +72,7 @@ def rss_kib(pids):
 
 
 class Broker:
-    def __init__(self, kind, build):
+    def __init__(self, kind, build, tls=False):
         self.kind = kind
         self.dir = tempfile.mkdtemp(prefix="bench-%s-" % kind)
         os.chmod(self.dir, 0o755)
@@ -96,6 +96,17 @@ class Broker:
                         "max_inflight_messages 64\n"
                         "max_queued_messages 1000\n"
                         "log_type error\n" % self.port)
+                if tls:
+                    key = os.path.join(self.dir, "key.pem")
+                    cert = os.path.join(self.dir, "cert.pem")
+                    subprocess.run(["openssl", "req", "-x509", "-newkey",
+                                    "ec", "-pkeyopt",
+                                    "ec_paramgen_curve:P-256", "-nodes",
+                                    "-keyout", key, "-out", cert, "-days",
+                                    "1", "-subj", "/CN=localhost"],
+                                   check=True, capture_output=True)
+                    os.chmod(key, 0o644)
+                    f.write("certfile %s\nkeyfile %s\n" % (cert, key))
             cmd = ["mosquitto", "-c", conf]
         self.p = subprocess.Popen(cmd, stdout=self.log, stderr=self.log,
                                   start_new_session=True)
@@ -163,10 +174,11 @@ def run_pubsub(bench, broker, args, timeout=120):
     return result
 
 
-def run_conns(bench, broker, n, nsrc):
+def run_conns(bench, broker, n, nsrc, tls=False):
     base = rss_kib(broker.pids())
     p = subprocess.Popen([bench, "-p", str(broker.port), "-n", str(n),
-                          "-B", str(nsrc)], stdin=subprocess.PIPE,
+                          "-B", str(nsrc)] + (["-t"] if tls else []),
+                         stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     result = None
@@ -276,8 +288,22 @@ def main():
             print("idle %d: %s" % (n, json.dumps(res)))
             sys.stdout.flush()
 
+    # TLS: Mosquitto's figures, the baseline for tlsproxy when it lands.
+    tls_rows = []
+    if not a.k or any(k in "tls" for k in a.k):
+        b = Broker("mosquitto", build, tls=True)
+        try:
+            hs = run_conns(bench, b, 2000, 1, tls=True)
+            tp = run_pubsub(bench, b, ["-t", "-P", "20", "-S", "20", "-T",
+                                       "20", "-q", "1", "-s", "1024", "-d",
+                                       "2" if a.quick else "4", "-w", "1"])
+            tls_rows = [hs, tp]
+        finally:
+            b.stop()
+        print("tls mosquitto: %s" % json.dumps(tls_rows))
+
     elapsed = time.monotonic() - t0
-    text = report(results, conn_rows, build, elapsed)
+    text = report(results, conn_rows, build, elapsed, tls_rows)
     print(text)
     with open(a.out, "w") as f:
         f.write(text)
@@ -304,7 +330,7 @@ def machine():
                                     platform.release())
 
 
-def report(results, conn_rows, build, elapsed):
+def report(results, conn_rows, build, elapsed, tls_rows=()):
     out = []
     out.append("# brokerd against mosquitto")
     out.append("")
@@ -365,6 +391,23 @@ def report(results, conn_rows, build, elapsed):
                 n, fmt(b["connects_per_sec"]), fmt(m["connects_per_sec"]),
                 b["rss_per_conn_kib"], m["rss_per_conn_kib"],
                 ratio(b["rss_per_conn_kib"], m["rss_per_conn_kib"])))
+    if tls_rows and "error" not in tls_rows[0] and "error" not in tls_rows[1]:
+        hs, tp = tls_rows
+        out.append("")
+        out.append("TLS, Mosquitto only: brokerd terminates TLS in tlsproxy, "
+                   "which does not exist yet; these are the figures to "
+                   "compare it with (ECDSA P-256, TLS 1.3, no client "
+                   "certificates).")
+        out.append("")
+        out.append("| TLS | mosquitto |")
+        out.append("|---|---:|")
+        out.append("| handshakes + CONNECT per second (2000) | %s |" %
+                   fmt(hs["connects_per_sec"]))
+        out.append("| pairs 20 QoS 1 1 KiB msg/s | %s |" %
+                   fmt(tp["delivered_per_sec"]))
+        out.append("| ... msg/cpu-s | %s |" % fmt(tp["per_cpu"]))
+        out.append("| ... p50/p99 us, lost/dup | %d/%d, %d/%d |" % (
+            tp["p50_us"], tp["p99_us"], tp["lost"], tp["duplicates"]))
     out.append("")
     return "\n".join(out)
 
