@@ -62,12 +62,17 @@ engine_main(int debug)
 	setproctitle("%s", proc_names[PROC_ENGINE]);
 #ifdef __GLIBC__
 	/*
-	 * Partial packets and messages of some KiB come and go all the
-	 * time; giving the top of the heap back after each costs a brk()
-	 * and page faults each time.  Keep up to 4 MiB (16 KiB QoS 0 pairs:
-	 * 38k msg/s with glibc's default, 74k with this).
+	 * Partial packets, messages of some KiB and output buffers of up
+	 * to a MiB come and go all the time.  glibc would give each
+	 * buffer over 128 KiB its own mmap() and the top of the heap back
+	 * after each free, paying page faults and TLB shootdowns every
+	 * time; keep both in the heap up to 4 MiB instead.  Setting one
+	 * threshold turns glibc's sliding mmap threshold off, so both are
+	 * set.  (16 KiB QoS 0, 16 publishers to 1 subscriber: 14k msg/s
+	 * with only the trim threshold set, see tests/bench/RESULTS.md.)
 	 */
 	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
 #endif
 	ev_init();
 	child_init(PROC_ENGINE, engine_dispatch_parent);
