@@ -208,26 +208,38 @@ struct held {
 TAILQ_HEAD(held_head, held);
 
 /*
- * Large payloads are not copied into a connection's output: a reference
- * to the shared message goes in its place in the byte stream (conn.c).
- * Allocated only while a connection has such references.
+ * A connection's output (conn.c): a queue of segments written with one
+ * sendmsg(), each either a run of bytes in a chunk the connection
+ * allocated or a large payload referenced in the shared message, never
+ * copied.  Chunks are not reallocated as output grows, so nothing is
+ * copied twice however much a slow client lets pile up.  Allocated only
+ * while there is output to write.
  */
-struct oref {
-	struct msg		*m;
-	const uint8_t		*p;
-	uint32_t		 len;
-	uint32_t		 done;
-	uint64_t		 at;		/* output bytes before it */
+struct ochunk {
+	uint32_t		 refs;		/* segments in it, and oq */
+	uint32_t		 cap;
+	uint8_t			 data[];
 };
 
-struct orefs {
-	struct oref		*r;		/* a ring */
+struct oseg {
+	struct msg		*m;		/* a referenced payload, or */
+	struct ochunk		*ck;		/* bytes in this chunk */
+	const uint8_t		*p;
+	uint32_t		 len;
+};
+
+#define OQ_INLINE		4
+
+struct oq {
+	struct oseg		*seg;		/* a ring of cap entries */
 	uint32_t		 head;
 	uint32_t		 n;
 	uint32_t		 cap;
-	uint64_t		 in;		/* bytes appended to obuf */
-	uint64_t		 out;		/* bytes of obuf written */
-	uint64_t		 bytes;		/* referenced, not written */
+	uint32_t		 done;		/* of the first, written */
+	size_t			 bytes;		/* to write */
+	struct ochunk		*ck;		/* where output goes */
+	uint32_t		 wpos;		/* in ck */
+	struct oseg		 inl[OQ_INLINE];
 };
 
 #define OREF_MIN		2048	/* payloads referenced, not copied */
@@ -256,8 +268,7 @@ struct conn {
 	struct listener		*l;
 	struct addrcount	*ac;
 	struct buf		 rbuf;		/* a partial packet */
-	struct buf		 obuf;		/* bytes to write */
-	struct orefs		*orefs;		/* payloads to write */
+	struct oq		*oq;		/* output, or NULL */
 	struct evtimer		 timer;		/* CONNECT, keep alive */
 	uint64_t		 last_rx;
 	struct session		*sess;

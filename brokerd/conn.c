@@ -32,6 +32,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/tree.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -49,6 +50,9 @@
 #define RDBUF_SIZE	(64 * 1024)
 #define ACCEPT_BATCH	64
 #define LINGER_MS	5000
+#define OCHUNK_MIN	1024
+#define OCHUNK_MAX	(64 * 1024)
+#define OQ_IOV		64
 
 RB_HEAD(conn_tree, conn);
 RB_HEAD(addr_tree, addrcount);
@@ -72,6 +76,7 @@ static void	conn_io(int, int, void *);
 static void	conn_timer(void *);
 static void	conn_read(struct conn *);
 static size_t	conn_process(struct conn *, const uint8_t *, size_t);
+static int	conn_process_rbuf(struct conn *);
 static void	conn_flush(struct conn *);
 static void	conn_events(struct conn *);
 
@@ -198,7 +203,6 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	c->recv_max_out = 65535;
 	c->last_rx = ev_now();
 	buf_init(&c->rbuf, 0);
-	buf_init(&c->obuf, 0);
 	TAILQ_INIT(&c->held);
 	l->nconns++;
 	engine_stats.conns++;
@@ -375,43 +379,77 @@ conn_want(const uint8_t *p, size_t len)
 	return hlen + rl - len;
 }
 
+/*
+ * The packets buffered in rbuf, as far as they go; -1 if that closed the
+ * connection.
+ */
+static int
+conn_process_rbuf(struct conn *c)
+{
+	size_t	 used;
+
+	used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+	if (c->state == CONN_DEAD)
+		return -1;
+	buf_consume(&c->rbuf, used);
+	if (buf_len(&c->rbuf) == 0)
+		buf_free(&c->rbuf);
+	return 0;
+}
+
+/*
+ * One read per readiness event.  When part of a packet is buffered, the
+ * rest of it goes after it and whatever follows to the shared buffer, in
+ * the same readv(): large packets arrive in two pieces per read, not one
+ * read per piece.
+ */
 static void
 conn_read(struct conn *c)
 {
+	struct iovec	 iov[2];
 	uint8_t		*p;
-	size_t		 used, want;
+	size_t		 used, want = 0;
 	ssize_t		 n;
+	int		 niov = 0;
 
-	if (buf_len(&c->rbuf) == 0) {
-		if ((n = read(c->fd, rdbuf, sizeof(rdbuf))) <= 0)
-			goto fail;
-		c->last_rx = ev_now();
-		engine_stats.bytes_in += n;
-		used = conn_process(c, rdbuf, n);
-		if (c->state != CONN_DEAD && used < (size_t)n &&
-		    buf_add(&c->rbuf, rdbuf + used, n - used) == -1)
+	if (buf_len(&c->rbuf) > 0) {
+		want = conn_want(buf_ptr(&c->rbuf), buf_len(&c->rbuf));
+		if (want > RDBUF_SIZE)
+			want = RDBUF_SIZE;
+		if ((p = buf_reserve_exact(&c->rbuf, want)) == NULL) {
 			conn_close(c, "out of memory");
-		return;
+			return;
+		}
+		iov[niov].iov_base = p;
+		iov[niov++].iov_len = want;
 	}
-	/* Part of a packet is here: read the rest after it. */
-	want = conn_want(buf_ptr(&c->rbuf), buf_len(&c->rbuf));
-	if (want > RDBUF_SIZE)
-		want = RDBUF_SIZE;
-	if ((p = buf_reserve_exact(&c->rbuf, want)) == NULL) {
-		conn_close(c, "out of memory");
-		return;
-	}
-	if ((n = read(c->fd, p, want)) <= 0)
+	iov[niov].iov_base = rdbuf;
+	iov[niov++].iov_len = sizeof(rdbuf);
+	if ((n = readv(c->fd, iov, niov)) <= 0)
 		goto fail;
-	buf_commit(&c->rbuf, n);
 	c->last_rx = ev_now();
 	engine_stats.bytes_in += n;
-	used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
-	if (c->state != CONN_DEAD) {
-		buf_consume(&c->rbuf, used);
-		if (buf_len(&c->rbuf) == 0)
-			buf_free(&c->rbuf);
+	if (want > 0) {
+		buf_commit(&c->rbuf, (size_t)n < want ? (size_t)n : want);
+		if (conn_process_rbuf(c) == -1 || (size_t)n <= want)
+			return;
+		n -= want;
+		if (buf_len(&c->rbuf) > 0) {
+			/*
+			 * Short of a header, of a packet larger than one
+			 * read, or waiting for authd: all of it waits.
+			 */
+			if (buf_add(&c->rbuf, rdbuf, n) == -1)
+				conn_close(c, "out of memory");
+			else
+				conn_process_rbuf(c);
+			return;
+		}
 	}
+	used = conn_process(c, rdbuf, n);
+	if (c->state != CONN_DEAD && used < (size_t)n &&
+	    buf_add(&c->rbuf, rdbuf + used, n - used) == -1)
+		conn_close(c, "out of memory");
 	return;
 fail:
 	if (n == 0)
@@ -504,43 +542,153 @@ conn_test_input(struct conn *c, const uint8_t *p, size_t len)
 void
 conn_resume(struct conn *c)
 {
-	size_t	 used;
-
 	conn_events(c);
 	if (buf_len(&c->rbuf) == 0 || c->state != CONN_ACTIVE)
 		return;
-	used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
-	if (c->state != CONN_DEAD) {
-		buf_consume(&c->rbuf, used);
-		if (buf_len(&c->rbuf) == 0)
-			buf_free(&c->rbuf);
+	if (conn_process_rbuf(c) == 0)
 		conn_events(c);
-	}
 }
 
-/* Room for `len' bytes of output, written at the end of this turn. */
-uint8_t *
-conn_reserve(struct conn *c, size_t len)
+/* Output is waiting: write it at the end of this turn. */
+static void
+conn_want_write(struct conn *c)
 {
-	uint8_t	*p;
-
-	if (c->state == CONN_DEAD)
-		return NULL;
-	if ((p = buf_reserve(&c->obuf, len)) == NULL)
-		return NULL;
 	if (!c->onwlist && !c->blocked) {
 		TAILQ_INSERT_TAIL(&wlist, c, wlist);
 		c->onwlist = 1;
 	}
-	return p;
 }
 
+static void
+ochunk_unref(struct ochunk *ck)
+{
+	if (ck != NULL && --ck->refs == 0)
+		free(ck);
+}
+
+/* The output queue, with room for one more segment; NULL if no memory. */
+static struct oq *
+oq_room(struct conn *c)
+{
+	struct oq	*q;
+	struct oseg	*ns;
+	uint32_t	 i;
+
+	if ((q = c->oq) == NULL) {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			return NULL;
+		q->seg = q->inl;
+		q->cap = OQ_INLINE;
+		c->oq = q;
+		conn_want_write(c);	/* freed there if nothing comes */
+	}
+	if (q->n < q->cap)
+		return q;
+	if ((ns = reallocarray(NULL, q->cap, 2 * sizeof(*ns))) == NULL)
+		return NULL;
+	for (i = 0; i < q->n; i++)
+		ns[i] = q->seg[(q->head + i) & (q->cap - 1)];
+	if (q->seg != q->inl)
+		free(q->seg);
+	q->seg = ns;
+	q->head = 0;
+	q->cap *= 2;
+	return q;
+}
+
+static struct oseg *
+oq_seg(struct oq *q, uint32_t i)
+{
+	return &q->seg[(q->head + i) & (q->cap - 1)];
+}
+
+/* The first segment is written: let it go. */
+static void
+oq_pop(struct oq *q)
+{
+	struct oseg	*sg = oq_seg(q, 0);
+
+	if (sg->m != NULL)
+		msg_unref(sg->m);
+	ochunk_unref(sg->ck);
+	q->head = (q->head + 1) & (q->cap - 1);
+	q->n--;
+	q->done = 0;
+}
+
+static void
+oq_free(struct conn *c)
+{
+	struct oq	*q = c->oq;
+
+	if (q == NULL)
+		return;
+	while (q->n > 0)
+		oq_pop(q);
+	ochunk_unref(q->ck);
+	if (q->seg != q->inl)
+		free(q->seg);
+	free(q);
+	c->oq = NULL;
+}
+
+/*
+ * Room for `len' contiguous bytes of output, written at the end of this
+ * turn.  A new chunk is twice the size of the last, from 1 KiB up to
+ * 64 KiB, or as large as one packet needs.
+ */
+uint8_t *
+conn_reserve(struct conn *c, size_t len)
+{
+	struct oq	*q;
+	struct ochunk	*ck;
+	size_t		 cap;
+
+	if (c->state == CONN_DEAD || (q = oq_room(c)) == NULL)
+		return NULL;
+	if (q->ck != NULL && q->ck->cap - q->wpos >= len)
+		return q->ck->data + q->wpos;
+	cap = q->ck != NULL ? 2 * (size_t)q->ck->cap : OCHUNK_MIN;
+	if (cap > OCHUNK_MAX)
+		cap = OCHUNK_MAX;
+	if (cap < len)
+		cap = len;
+	if (cap > UINT32_MAX - sizeof(*ck) ||
+	    (ck = malloc(sizeof(*ck) + cap)) == NULL)
+		return NULL;
+	ck->refs = 1;
+	ck->cap = cap;
+	ochunk_unref(q->ck);
+	q->ck = ck;
+	q->wpos = 0;
+	return ck->data;
+}
+
+/* `len' bytes were put where conn_reserve() said. */
 void
 conn_commit(struct conn *c, size_t len)
 {
-	buf_commit(&c->obuf, len);
-	if (c->orefs != NULL)
-		c->orefs->in += len;
+	struct oq	*q = c->oq;
+	struct oseg	*sg = NULL;
+	uint8_t		*p;
+
+	if (len == 0 || q == NULL || q->ck == NULL)
+		return;
+	p = q->ck->data + q->wpos;
+	if (q->n > 0)
+		sg = oq_seg(q, q->n - 1);
+	if (sg == NULL || sg->ck != q->ck || sg->p + sg->len != p) {
+		/* conn_reserve() left room for this one. */
+		sg = oq_seg(q, q->n++);
+		sg->m = NULL;
+		sg->ck = q->ck;
+		sg->ck->refs++;
+		sg->p = p;
+		sg->len = 0;
+	}
+	sg->len += len;
+	q->wpos += len;
+	q->bytes += len;
 }
 
 /*
@@ -550,123 +698,18 @@ conn_commit(struct conn *c, size_t len)
 int
 conn_send_ref(struct conn *c, struct msg *m, const uint8_t *p, uint32_t len)
 {
-	struct orefs	*o;
-	struct oref	*r, *nr;
-	uint32_t	 i;
+	struct oq	*q;
+	struct oseg	*sg;
 
-	if (c->state == CONN_DEAD)
+	if (c->state == CONN_DEAD || (q = oq_room(c)) == NULL)
 		return -1;
-	if ((o = c->orefs) == NULL) {
-		if ((o = calloc(1, sizeof(*o))) == NULL)
-			return -1;
-		/* Counted from here: what obuf holds is still to be written. */
-		o->in = buf_len(&c->obuf);
-		c->orefs = o;
-	}
-	if (o->n == o->cap) {
-		if ((nr = reallocarray(NULL, o->cap ? o->cap * 2 : 8,
-		    sizeof(*nr))) == NULL)
-			return -1;
-		for (i = 0; i < o->n; i++)
-			nr[i] = o->r[(o->head + i) & (o->cap - 1)];
-		free(o->r);
-		o->r = nr;
-		o->head = 0;
-		o->cap = o->cap ? o->cap * 2 : 8;
-	}
-	r = &o->r[(o->head + o->n++) & (o->cap - 1)];
-	r->m = msg_ref(m);
-	r->p = p;
-	r->len = len;
-	r->done = 0;
-	r->at = o->in;
-	o->bytes += len;
-	if (!c->onwlist && !c->blocked) {
-		TAILQ_INSERT_TAIL(&wlist, c, wlist);
-		c->onwlist = 1;
-	}
+	sg = oq_seg(q, q->n++);
+	sg->m = msg_ref(m);
+	sg->ck = NULL;
+	sg->p = p;
+	sg->len = len;
+	q->bytes += len;
 	return 0;
-}
-
-static void
-conn_free_orefs(struct conn *c)
-{
-	struct orefs	*o = c->orefs;
-
-	if (o == NULL)
-		return;
-	while (o->n > 0) {
-		msg_unref(o->r[o->head].m);
-		o->head = (o->head + 1) & (o->cap - 1);
-		o->n--;
-	}
-	free(o->r);
-	free(o);
-	c->orefs = NULL;
-}
-
-/*
- * The output as an iovec array: obuf bytes with the referenced payloads
- * spliced in where they belong.  Returns the number of entries.
- */
-static int
-conn_iov(struct conn *c, struct iovec *iov, int max)
-{
-	struct orefs	*o = c->orefs;
-	struct oref	*r;
-	uint64_t	 pos = o->out;
-	size_t		 off = 0, seg;
-	uint32_t	 i;
-	int		 n = 0;
-
-	for (i = 0; i < o->n && n + 2 <= max; i++) {
-		r = &o->r[(o->head + i) & (o->cap - 1)];
-		if ((seg = r->at - pos) > 0) {
-			iov[n].iov_base = buf_ptr(&c->obuf) + off;
-			iov[n++].iov_len = seg;
-			off += seg;
-			pos += seg;
-		}
-		iov[n].iov_base = (void *)(uintptr_t)(r->p + r->done);
-		iov[n++].iov_len = r->len - r->done;
-	}
-	if (i == o->n && buf_len(&c->obuf) > off && n < max) {
-		iov[n].iov_base = buf_ptr(&c->obuf) + off;
-		iov[n++].iov_len = buf_len(&c->obuf) - off;
-	}
-	return n;
-}
-
-/* `n' bytes were written: consume them from obuf and the references. */
-static void
-conn_consume(struct conn *c, size_t n)
-{
-	struct orefs	*o = c->orefs;
-	struct oref	*r;
-	uint64_t	 seg, k;
-
-	while (n > 0) {
-		r = o->n > 0 ? &o->r[o->head] : NULL;
-		seg = r != NULL ? r->at - o->out : buf_len(&c->obuf);
-		if (seg > 0) {
-			k = seg < n ? seg : n;
-			buf_consume(&c->obuf, k);
-			o->out += k;
-			n -= k;
-			continue;
-		}
-		k = r->len - r->done;
-		if (k > n)
-			k = n;
-		r->done += k;
-		o->bytes -= k;
-		n -= k;
-		if (r->done == r->len) {
-			msg_unref(r->m);
-			o->head = (o->head + 1) & (o->cap - 1);
-			o->n--;
-		}
-	}
 }
 
 int
@@ -684,27 +727,53 @@ conn_send(struct conn *c, const void *p, size_t len)
 size_t
 conn_outq(const struct conn *c)
 {
-	return buf_len(&c->obuf) + (c->orefs != NULL ? c->orefs->bytes : 0);
+	return c->oq != NULL ? c->oq->bytes : 0;
+}
+
+/* `n' bytes were written. */
+static void
+oq_consume(struct oq *q, size_t n)
+{
+	struct oseg	*sg;
+	size_t		 left;
+
+	while (n > 0 && q->n > 0) {
+		sg = oq_seg(q, 0);
+		left = sg->len - q->done;
+		if (left > n) {
+			q->done += n;
+			q->bytes -= n;
+			return;
+		}
+		n -= left;
+		q->bytes -= left;
+		oq_pop(q);
+	}
 }
 
 static void
 conn_flush(struct conn *c)
 {
-	struct iovec	 iov[64];
+	struct iovec	 iov[OQ_IOV];
 	struct msghdr	 msg;
+	struct oq	*q;
+	struct oseg	*sg;
 	ssize_t		 n;
+	uint32_t	 i;
 
-	while (conn_outq(c) > 0) {
-		if (c->orefs == NULL)
-			n = send(c->fd, buf_ptr(&c->obuf), buf_len(&c->obuf),
-			    MSG_NOSIGNAL | MSG_DONTWAIT);
-		else {
-			memset(&msg, 0, sizeof(msg));
-			msg.msg_iov = iov;
-			msg.msg_iovlen = conn_iov(c, iov, 64);
-			n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while ((q = c->oq) != NULL && q->bytes > 0) {
+		memset(&msg, 0, sizeof(msg));
+		for (i = 0; i < q->n && i < OQ_IOV; i++) {
+			sg = oq_seg(q, i);
+			iov[i].iov_base = (void *)(uintptr_t)sg->p;
+			iov[i].iov_len = sg->len;
 		}
-		if (n == -1) {
+		iov[0].iov_base = (uint8_t *)iov[0].iov_base + q->done;
+		iov[0].iov_len -= q->done;
+		msg.msg_iov = iov;
+		msg.msg_iovlen = i;
+		if ((n = sendmsg(c->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)) ==
+		    -1) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -715,14 +784,10 @@ conn_flush(struct conn *c)
 			conn_close(c, strerror(errno));
 			return;
 		}
-		if (c->orefs != NULL)
-			conn_consume(c, n);
-		else
-			buf_consume(&c->obuf, n);
+		oq_consume(q, n);
 		engine_stats.bytes_out += n;
 	}
-	buf_free(&c->obuf);
-	conn_free_orefs(c);
+	oq_free(c);
 	if (c->state == CONN_CLOSING) {
 		conn_close(c, NULL);
 		return;
@@ -806,10 +871,7 @@ conn_linger(struct conn *c)
 		return;
 	}
 	conn_events(c);
-	if (!c->onwlist && !c->blocked) {
-		TAILQ_INSERT_TAIL(&wlist, c, wlist);
-		c->onwlist = 1;
-	}
+	conn_want_write(c);
 }
 
 /*
@@ -840,8 +902,7 @@ conn_close(struct conn *c, const char *why)
 		free(c->alias[i]);
 	free(c->alias);
 	buf_free(&c->rbuf);
-	buf_free(&c->obuf);
-	conn_free_orefs(c);
+	oq_free(c);
 	if (c->onwlist)
 		TAILQ_REMOVE(&wlist, c, wlist);
 	c->onwlist = 0;

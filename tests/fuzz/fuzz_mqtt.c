@@ -36,32 +36,11 @@
 #include <unistd.h>
 
 #include "brokerd.h"
-#include "child.h"
+#include "../unit/inproc.h"
 
 static struct listener	 lst;
 static int		 authd_peer = -1;
 static int		 peers[2] = { -1, -1 };
-
-static void
-discard_log(int pri, const char *line)
-{
-	(void)pri;
-	(void)line;
-}
-
-static void
-no_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
-{
-	(void)chan;
-	(void)msg;
-}
-
-static void
-no_close(struct ipc_chan *chan, const char *why)
-{
-	(void)chan;
-	(void)why;
-}
 
 static void
 drain(int fd)
@@ -77,11 +56,8 @@ drain(int fd)
 static void
 setup(void)
 {
-	int	 sv[2];
-
-	log_init(1, LOG_DAEMON);
-	log_setsink(discard_log, NULL);
-	ev_init();
+	if ((authd_peer = inproc_init()) == -1)
+		abort();
 	config_engine_defaults(&econf);
 	econf.max_packet_size = 65536;
 	econf.max_connect_size = 65536;
@@ -94,11 +70,6 @@ setup(void)
 	topic_init();
 	retain_init();
 	strlcpy(lst.name, "fuzz", sizeof(lst.name));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
-		abort();
-	child.peer[PROC_AUTHD] = ipc_chan_new(sv[0], "authd",
-	    IPC_DEFAULT_MAXLEN, 0, no_dispatch, no_close, NULL);
-	authd_peer = sv[1];
 }
 
 static struct conn *

@@ -39,7 +39,7 @@
 #include <cmocka.h>
 
 #include "brokerd.h"
-#include "child.h"
+#include "inproc.h"
 
 #define MAXCLIENTS	16
 #define RBUF		65536
@@ -85,27 +85,6 @@ static struct listener	 lst;
 static int		 authd_peer = -1;
 static struct client	*clients[MAXCLIENTS];
 static int		 nclients;
-
-static void
-discard_log(int pri, const char *line)
-{
-	(void)pri;
-	(void)line;
-}
-
-static void
-no_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
-{
-	(void)chan;
-	(void)msg;
-}
-
-static void
-no_close(struct ipc_chan *chan, const char *why)
-{
-	(void)chan;
-	(void)why;
-}
 
 static void
 drain(int fd)
@@ -629,21 +608,13 @@ cl_disconnect(struct client *cl, int reason)
 static int
 group_setup(void **state)
 {
-	int	 sv[2];
-
 	(void)state;
-	log_init(1, LOG_DAEMON);
-	log_setsink(discard_log, NULL);
-	ev_init();
+	if ((authd_peer = inproc_init()) == -1)
+		return -1;
 	config_engine_defaults(&econf);
 	topic_init();
 	retain_init();
 	strlcpy(lst.name, "test", sizeof(lst.name));
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
-		return -1;
-	child.peer[PROC_AUTHD] = ipc_chan_new(sv[0], "authd",
-	    IPC_DEFAULT_MAXLEN, 0, no_dispatch, no_close, NULL);
-	authd_peer = sv[1];
 	return 0;
 }
 
@@ -651,9 +622,7 @@ static int
 group_teardown(void **state)
 {
 	(void)state;
-	ipc_chan_free(child.peer[PROC_AUTHD]);
-	child.peer[PROC_AUTHD] = NULL;
-	close(authd_peer);
+	inproc_done(authd_peer);
 	return 0;
 }
 
