@@ -818,7 +818,8 @@ run_pubsub(void)
 	    "\"sent\": %llu, \"acked\": %llu, \"refused\": %llu, "
 	    "\"expected\": %llu, \"received\": %llu, \"lost\": %llu, "
 	    "\"duplicates\": %llu, \"reordered\": %llu, "
-	    "\"p50_us\": %llu, \"p99_us\": %llu, \"drain_ms\": %.0f}\n",
+	    "\"p50_us\": %llu, \"p99_us\": %llu, \"latency_samples\": %llu, "
+	    "\"drain_ms\": %.0f}\n",
 	    qos, psize, npub, nsub, ntopic, version,
 	    tls != NULL ? "true" : "false", secs,
 	    recv_in_window / secs, (unsigned long long)recv_in_window,
@@ -827,7 +828,7 @@ run_pubsub(void)
 	    (unsigned long long)got, (unsigned long long)lost,
 	    (unsigned long long)dups, (unsigned long long)reord,
 	    (unsigned long long)percentile(0.50),
-	    (unsigned long long)percentile(0.99),
+	    (unsigned long long)percentile(0.99), (unsigned long long)nlat,
 	    (now_ns() - t0) / 1e6);
 }
 
