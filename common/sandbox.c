@@ -127,10 +127,16 @@ sandbox_enter(enum proc_type proc, const struct sandbox_conf *sc)
 #define SANDBOX_DENY		SECCOMP_RET_KILL_PROCESS
 #endif
 
-/* Every child: the event loop, IPC, memory, time, exiting. */
+/*
+ * Every child: the event loop, IPC, memory, time, exiting.  The filter
+ * compares in this order, so the calls of every turn come first.
+ */
 static const long sandbox_base[] = {
-	__NR_read, __NR_readv, __NR_write, __NR_writev,
-	__NR_recvmsg, __NR_sendmsg, __NR_recvfrom, __NR_sendto,
+	__NR_read, __NR_readv, __NR_sendmsg, __NR_epoll_pwait,
+#ifdef __NR_epoll_wait
+	__NR_epoll_wait,
+#endif
+	__NR_write, __NR_writev, __NR_recvmsg, __NR_recvfrom, __NR_sendto,
 	__NR_close, __NR_fstat, __NR_lseek,
 	__NR_brk, __NR_munmap, __NR_mremap, __NR_madvise,
 	__NR_futex, __NR_clock_gettime, __NR_gettimeofday,
@@ -138,10 +144,7 @@ static const long sandbox_base[] = {
 	__NR_getpid, __NR_gettid, __NR_getrandom,
 	__NR_rt_sigreturn, __NR_rt_sigprocmask,
 	__NR_exit, __NR_exit_group,
-	__NR_epoll_ctl, __NR_epoll_pwait,
-#ifdef __NR_epoll_wait
-	__NR_epoll_wait,
-#endif
+	__NR_epoll_ctl,
 #ifdef __NR_epoll_pwait2
 	__NR_epoll_pwait2,
 #endif
