@@ -335,9 +335,16 @@ conn_events(struct conn *c)
 {
 	int	 flags = 0;
 
-	/* A client that does not read what it is sent is not read. */
+	/*
+	 * A client that does not read what it is sent is not read.  While
+	 * authd decides, what comes after CONNECT is read once, and kept
+	 * (at most a read's worth) until the verdict; the descriptor stays
+	 * in the kernel's set, as nearly every client sends nothing then.
+	 */
 	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE) &&
 	    conn_outq(c) < econf.max_client_buffer)
+		flags |= EV_READ;
+	if (c->state == CONN_AUTH && buf_len(&c->rbuf) == 0)
 		flags |= EV_READ;
 	if (c->blocked)
 		flags |= EV_WRITE;
@@ -361,8 +368,11 @@ conn_io(int fd, int flags, void *arg)
 		conn_flush(c);
 	}
 	if ((flags & EV_READ) && (c->state == CONN_NEW ||
-	    c->state == CONN_ACTIVE))
+	    c->state == CONN_ACTIVE || c->state == CONN_AUTH)) {
 		conn_read(c);
+		if (c->state == CONN_AUTH)
+			conn_events(c);
+	}
 }
 
 /* How much of the packet at the start of `p' is missing, if known. */
@@ -893,8 +903,7 @@ conn_close(struct conn *c, const char *why)
 	c->l->nconns--;
 	addr_put(c->ac);
 	RB_REMOVE(conn_tree, &conns, c);
-	if (c->evflags != 0)
-		ev_del(&c->ev);
+	ev_close(&c->ev);
 	close(c->fd);
 	evtimer_del(&c->timer);
 	free(c->pending);

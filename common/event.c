@@ -255,19 +255,36 @@ ev_add(struct event *ev, int flags)
 	ev->want = flags;
 }
 
-void
-ev_del(struct event *ev)
+static void
+ev_forget(struct event *ev)
 {
 	int	 i;
 
-	if (ev->added)
-		ev_kernel_del(ev);
 	ev->added = 0;
 	ev->want = 0;
 	/* The rest of this batch must not call into a freed event. */
 	for (i = ev_cur + 1; i < ev_nready; i++)
 		if (ev_ready[i] == ev)
 			ev_ready[i] = NULL;
+}
+
+void
+ev_del(struct event *ev)
+{
+	if (ev->added)
+		ev_kernel_del(ev);
+	ev_forget(ev);
+}
+
+/*
+ * The event's descriptor is about to be closed, and nothing else refers
+ * to what it is open on: closing it takes it out of the kernel's set
+ * (epoll and kqueue alike), so forget it without a system call.
+ */
+void
+ev_close(struct event *ev)
+{
+	ev_forget(ev);
 }
 
 void

@@ -50,6 +50,7 @@ void	 ev_init(void);
 void	 ev_set(struct event *, int, void (*)(int, int, void *), void *);
 void	 ev_add(struct event *, int);
 void	 ev_del(struct event *);
+void	 ev_close(struct event *);
 
 void	 evtimer_set(struct evtimer *, void (*)(void *), void *);
 void	 evtimer_add(struct evtimer *, uint64_t);

@@ -773,3 +773,40 @@ def test_large_payloads_shared_and_partial_writes():
 def os_random(n):
     import os
     return os.urandom(n)
+
+
+def test_packets_sent_before_connack():
+    """What a client sends right behind its CONNECT, before authd has
+    answered, is kept and handled in order once it has; a client that
+    hangs up while authd decides is forgotten."""
+    b = broker().start()
+    for v, split in ((4, False), (4, True), (5, False), (5, True)):
+        c = rawc(b)
+        rest = (raw.subscribe(1, [("e/%d" % v, 1)], version=v) +
+                raw.publish("e/%d" % v, b"x" * 70000, qos=1, pid=2,
+                            version=v) +
+                raw.PINGREQ)
+        if split:       # the rest most likely while authd decides
+            c.send(raw.connect("early%d" % v, v))
+            c.send(rest)
+        else:           # the rest in the CONNECT's read
+            c.send(raw.connect("early%d" % v, v) + rest)
+        check(raw.connack_reason(c.expect(2))[1] == 0, "CONNACK")
+        c.expect(9)                                 # SUBACK
+        seen = set()
+        for _ in range(3):                          # PUBACK, PUBLISH, PINGRESP
+            p = c.read(10)
+            check(p is not None, "all three answers")
+            seen.add(p[0] >> 4)
+            if p[0] >> 4 == 3:
+                check(p[1].endswith(b"x" * 70000), "the payload whole")
+        check(seen == {4, 3, 13}, "PUBACK, PUBLISH, PINGRESP: %r" % seen)
+        c.close()
+    for i in range(20):
+        c = rawc(b)
+        c.send(raw.connect("gone%d" % i, 4))
+        c.close()
+    c, (_, rc) = connect_raw(b, "after")
+    check(rc == 0, "the broker still serves")
+    check(wait_for(lambda: b.stat("connections") == 1),
+          "only one connection left: %d" % b.stat("connections"))

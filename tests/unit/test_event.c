@@ -364,6 +364,39 @@ test_del_in_batch(void **state)
 	fdmark_free(&b);
 }
 
+/*
+ * A descriptor forgotten with ev_close() and closed is out of the
+ * kernel's set: its number, reused at once, can be added again, and
+ * only the new one's callback runs.
+ */
+static void
+test_close_forgets(void **state)
+{
+	struct fdmark	 a, b;
+	int		 num;
+
+	(void)state;
+	fdmark_init(&a);
+	assert_int_equal(write(a.p[1], "x", 1), 1);
+	ev_add(&a.ev, EV_READ);
+	num = a.p[0];
+	ev_close(&a.ev);
+	assert_int_equal(a.ev.added, 0);
+	close(a.p[0]);
+	close(a.p[1]);
+	a.p[0] = a.p[1] = -1;
+
+	fdmark_init(&b);
+	assert_int_equal(b.p[0], num);		/* the lowest free number */
+	assert_int_equal(write(b.p[1], "y", 1), 1);
+	b.exit = 1;
+	ev_add(&b.ev, EV_READ);
+	assert_int_equal(ev_dispatch(), 0);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(a.calls, 0);
+	fdmark_free(&b);
+}
+
 static void
 test_fd_flags(void **state)
 {
@@ -577,6 +610,7 @@ main(void)
 		TEST(test_exit),
 		TEST(test_del_in_batch),
 		TEST(test_fd_flags),
+		TEST(test_close_forgets),
 		TEST(test_setflush_every_turn),
 		TEST(test_wakeup),
 		TEST(test_signal),
