@@ -171,7 +171,6 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
     struct addrcount *ac)
 {
 	struct conn	*c;
-	int		 on = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
@@ -195,10 +194,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 		    16);
 		c->port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	}
-	/* MQTT is request and answer: Nagle only adds latency. */
-	if (c->family == AF_INET || c->family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
-		    sizeof(on));
+	/* TCP_NODELAY comes from the listening socket (listener.c). */
 	c->max_packet_out = UINT32_MAX;
 	c->recv_max_out = 65535;
 	c->last_rx = ev_now();

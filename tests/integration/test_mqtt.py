@@ -2,12 +2,13 @@
 # mosquitto_pub/mosquitto_sub, paho-mqtt, and raw packets where a
 # library would not send what the test needs.
 
+import os
 import struct
 import subprocess
 import time
 
 import mqttraw as raw
-from harness import CLEANUP, Sub, broker, check, pub, wait_for
+from harness import CLEANUP, Sub, TestFailure, broker, check, pub, wait_for
 from pahoclient import Paho, props
 
 
@@ -810,3 +811,46 @@ def test_packets_sent_before_connack():
     check(rc == 0, "the broker still serves")
     check(wait_for(lambda: b.stat("connections") == 1),
           "only one connection left: %d" % b.stat("connections"))
+
+
+
+def engine_socket(b, peer):
+    """A duplicate of the engine's socket whose peer is `peer', taken
+    with pidfd_getfd(2)."""
+    import ctypes
+    import socket
+    libc = ctypes.CDLL(None, use_errno=True)
+    pid = b.children()["engine"]
+    pidfd = os.pidfd_open(pid)
+    try:
+        for name in os.listdir("/proc/%d/fd" % pid):
+            if not os.readlink("/proc/%d/fd/%s" % (pid, name)).startswith(
+                    "socket:"):
+                continue
+            fd = libc.syscall(438, pidfd, int(name), 0)   # pidfd_getfd
+            check(fd >= 0, "pidfd_getfd: errno %d" % ctypes.get_errno())
+            s = socket.socket(fileno=fd)
+            try:
+                if s.type == socket.SOCK_STREAM and \
+                        s.family == socket.AF_INET and \
+                        s.getpeername() == peer:
+                    return s
+            except OSError:
+                pass
+            s.close()
+    finally:
+        os.close(pidfd)
+    raise TestFailure("no engine socket connected to %r" % (peer,))
+
+
+def test_no_nagle():
+    """Small packets go out at once: every accepted connection has
+    TCP_NODELAY, which it inherits from the listening socket."""
+    import socket
+    b = broker().start()
+    for i in range(3):
+        c, _ = connect_raw(b, "nagle%d" % i)
+        s = engine_socket(b, c.sock.getsockname())
+        check(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0,
+              "TCP_NODELAY on connection %d" % i)
+        s.close()
