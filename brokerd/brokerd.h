@@ -481,7 +481,7 @@ void		 conn_keepalive_set(struct conn *, uint16_t);
 void		 conn_resume(struct conn *);
 void		 conn_update(struct conn *);
 struct conn	*conn_test_new(int, struct listener *);
-size_t		 conn_test_input(struct conn *, const uint8_t *, size_t);
+void		 conn_test_input(struct conn *, const uint8_t *, size_t);
 const char	*conn_name(const struct conn *);
 void		 conn_log(struct conn *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));

@@ -77,6 +77,7 @@ static void	conn_timer(void *);
 static void	conn_read(struct conn *);
 static size_t	conn_process(struct conn *, const uint8_t *, size_t);
 static int	conn_process_rbuf(struct conn *);
+static void	conn_input(struct conn *, const uint8_t *, size_t);
 static void	conn_flush(struct conn *);
 static void	conn_events(struct conn *);
 
@@ -386,6 +387,21 @@ conn_want(const uint8_t *p, size_t len)
 }
 
 /*
+ * The packets in `p', which rbuf does not continue; the start of a packet
+ * that has not fully arrived is kept in rbuf.
+ */
+static void
+conn_input(struct conn *c, const uint8_t *p, size_t len)
+{
+	size_t	 used;
+
+	used = conn_process(c, p, len);
+	if (c->state != CONN_DEAD && used < len &&
+	    buf_add(&c->rbuf, p + used, len - used) == -1)
+		conn_close(c, "out of memory");
+}
+
+/*
  * The packets buffered in rbuf, as far as they go; -1 if that closed the
  * connection.
  */
@@ -414,7 +430,7 @@ conn_read(struct conn *c)
 {
 	struct iovec	 iov[2];
 	uint8_t		*p;
-	size_t		 used, want = 0;
+	size_t		 want = 0;
 	ssize_t		 n;
 	int		 niov = 0;
 
@@ -452,10 +468,7 @@ conn_read(struct conn *c)
 			return;
 		}
 	}
-	used = conn_process(c, rdbuf, n);
-	if (c->state != CONN_DEAD && used < (size_t)n &&
-	    buf_add(&c->rbuf, rdbuf + used, n - used) == -1)
-		conn_close(c, "out of memory");
+	conn_input(c, rdbuf, n);
 	return;
 fail:
 	if (n == 0)
@@ -526,22 +539,15 @@ conn_test_new(int fd, struct listener *l)
 	return conn_by_id(conn_nextid);
 }
 
-size_t
+void
 conn_test_input(struct conn *c, const uint8_t *p, size_t len)
 {
-	size_t	 used;
-
-	if (buf_len(&c->rbuf) == 0) {
-		used = conn_process(c, p, len);
-		if (c->state != CONN_DEAD && used < len)
-			buf_add(&c->rbuf, p + used, len - used);
-	} else {
-		buf_add(&c->rbuf, p, len);
-		used = conn_process(c, buf_ptr(&c->rbuf), buf_len(&c->rbuf));
-		if (c->state != CONN_DEAD)
-			buf_consume(&c->rbuf, used);
-	}
-	return used;
+	if (buf_len(&c->rbuf) == 0)
+		conn_input(c, p, len);
+	else if (buf_add(&c->rbuf, p, len) == -1)
+		conn_close(c, "out of memory");
+	else
+		conn_process_rbuf(c);
 }
 
 /* After authd's verdict: read again, starting with what is buffered. */

@@ -374,8 +374,8 @@ def test_bad_remaining_length_and_flags():
 
 def test_slow_reader_memory_bounded():
     """A subscriber that never reads: QoS 0 messages for it are dropped
-    past its limit, and the broker's memory stays bounded."""
-    b = broker(extra="max queued bytes 1M").start()
+    past `max client buffer', and the broker's memory stays bounded."""
+    b = broker(extra="max client buffer 256K").start()
     slow = connected(b, "slow")
     slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     slow.send(raw.subscribe(1, [("flood", 0)]))

@@ -23,6 +23,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -331,6 +332,44 @@ test_read_large_packet_pieces(void **state)
 	unpair(c, sv[1]);
 }
 
+/*
+ * While authd decides, a client that keeps sending gets one read's worth
+ * (64 KiB) taken and kept, and is then not read until the verdict.
+ */
+static void
+test_read_bounded_while_authd_decides(void **state)
+{
+	static const uint8_t	 connect[] = { 0x10, 12, 0, 4, 'M', 'Q',
+	    'T', 'T', 4, 2, 0, 60, 0, 0 };
+	static uint8_t		 flood[100000];
+	struct conn		*c;
+	size_t			 kept;
+	int			 sv[2], left;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv), 0);
+	assert_non_null(c = conn_test_new(sv[0], &lst));
+	assert_int_equal(write(sv[1], connect, sizeof(connect)),
+	    sizeof(connect));
+	one_turn();
+	assert_int_equal(c->state, CONN_AUTH);
+	assert_int_equal(buf_len(&c->rbuf), 0);
+	assert_true(c->evflags & EV_READ);	/* still in the kernel's set */
+
+	memset(flood, 0x30, sizeof(flood));
+	assert_int_equal(write(sv[1], flood, sizeof(flood)), sizeof(flood));
+	one_turn();
+	assert_int_equal(c->state, CONN_AUTH);
+	kept = buf_len(&c->rbuf);
+	assert_true(kept > 0 && kept <= 65536);
+	assert_false(c->evflags & EV_READ);
+	/* The rest waits in the socket, not in the broker. */
+	assert_int_equal(ioctl(sv[0], FIONREAD, &left), 0);
+	assert_int_equal((size_t)left, sizeof(flood) - kept);
+	unpair(c, sv[1]);
+}
+
 int
 main(void)
 {
@@ -339,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_output_small_batched),
 		cmocka_unit_test(test_output_freed_on_close),
 		cmocka_unit_test(test_read_large_packet_pieces),
+		cmocka_unit_test(test_read_bounded_while_authd_decides),
 	};
 	int	 rc;
 
