@@ -50,6 +50,7 @@
 #define RDBUF_SIZE	(64 * 1024)
 #define ACCEPT_BATCH	64
 #define LINGER_MS	5000
+#define AUTH_READ	4096
 #define OCHUNK_MIN	1024
 #define OCHUNK_MAX	(64 * 1024)
 #define OQ_IOV		64
@@ -334,9 +335,9 @@ conn_events(struct conn *c)
 
 	/*
 	 * A client that does not read what it is sent is not read.  While
-	 * authd decides, what comes after CONNECT is read once, and kept
-	 * (at most a read's worth) until the verdict; the descriptor stays
-	 * in the kernel's set, as nearly every client sends nothing then.
+	 * authd decides, what comes after CONNECT is read once (4 KiB at
+	 * most) and kept until the verdict; the descriptor stays in the
+	 * kernel's set, as nearly every client sends nothing then.
 	 */
 	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE) &&
 	    conn_outq(c) < econf.max_client_buffer)
@@ -446,7 +447,9 @@ conn_read(struct conn *c)
 		iov[niov++].iov_len = want;
 	}
 	iov[niov].iov_base = rdbuf;
-	iov[niov++].iov_len = sizeof(rdbuf);
+	/* Waiting for authd: a little, kept until the verdict. */
+	iov[niov++].iov_len = c->state == CONN_AUTH ? AUTH_READ :
+	    sizeof(rdbuf);
 	if ((n = readv(c->fd, iov, niov)) <= 0)
 		goto fail;
 	c->last_rx = ev_now();
