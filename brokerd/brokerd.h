@@ -259,6 +259,7 @@ struct conn {
 	uint8_t			 onwlist;
 	uint8_t			 blocked;	/* waiting to write */
 	uint8_t			 graceful;	/* sent DISCONNECT 0 */
+	uint8_t			 bigread;	/* sends large packets */
 	uint8_t			 family;
 	uint16_t		 port;
 	uint16_t		 keepalive;	/* seconds, 0: none */
@@ -486,6 +487,7 @@ const char	*conn_name(const struct conn *);
 void		 conn_log(struct conn *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 size_t		 conn_outq(const struct conn *);
+size_t		 conn_drain(struct conn *);
 
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,

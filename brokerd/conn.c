@@ -47,7 +47,16 @@
 #include "brokerd.h"
 #include "compat.h"
 
-#define RDBUF_SIZE	(64 * 1024)
+/*
+ * A client whose last packet was large (READ_BIG_PACKET or more) is read
+ * RDBUF_SIZE at a time, others READ_SMALL: large reads halve the system
+ * calls and turns per 16 KiB message and keep the socket queues short,
+ * while for small packets a turn's input and the output it makes stay
+ * in the cache (64 B QoS 0 with 256 KiB reads: less than half the rate).
+ */
+#define RDBUF_SIZE	(256 * 1024)
+#define READ_SMALL	(64 * 1024)
+#define READ_BIG_PACKET	4096
 #define ACCEPT_BATCH	64
 #define LINGER_MS	5000
 #define AUTH_READ	4096
@@ -79,6 +88,7 @@ static void	conn_read(struct conn *);
 static size_t	conn_process(struct conn *, const uint8_t *, size_t);
 static int	conn_process_rbuf(struct conn *);
 static void	conn_input(struct conn *, const uint8_t *, size_t);
+static int	oq_write(struct conn *);
 static void	conn_flush(struct conn *);
 static void	conn_events(struct conn *);
 
@@ -383,7 +393,7 @@ conn_want(const uint8_t *p, size_t len)
 
 	if (mqtt_header(p, len, &first, &rl, &hlen) != 1 ||
 	    hlen + rl <= len)
-		return RDBUF_SIZE;
+		return READ_SMALL;
 	return hlen + rl - len;
 }
 
@@ -421,10 +431,11 @@ conn_process_rbuf(struct conn *c)
 }
 
 /*
- * One read per readiness event.  When part of a packet is buffered, the
- * rest of it goes after it and whatever follows to the shared buffer, in
- * the same readv(): large packets arrive in two pieces per read, not one
- * read per piece.
+ * One read per readiness event, of a size that follows the client's
+ * packets (RDBUF_SIZE).  When part of a packet is buffered, the rest of
+ * it goes after it and whatever follows to the shared buffer, in the same
+ * readv(): large packets arrive in two pieces per read, not one read per
+ * piece.
  */
 static void
 conn_read(struct conn *c)
@@ -437,8 +448,8 @@ conn_read(struct conn *c)
 
 	if (buf_len(&c->rbuf) > 0) {
 		want = conn_want(buf_ptr(&c->rbuf), buf_len(&c->rbuf));
-		if (want > RDBUF_SIZE)
-			want = RDBUF_SIZE;
+		if (want > READ_SMALL)
+			want = READ_SMALL;
 		if ((p = buf_reserve_exact(&c->rbuf, want)) == NULL) {
 			conn_close(c, "out of memory");
 			return;
@@ -449,7 +460,7 @@ conn_read(struct conn *c)
 	iov[niov].iov_base = rdbuf;
 	/* Waiting for authd: a little, kept until the verdict. */
 	iov[niov++].iov_len = c->state == CONN_AUTH ? AUTH_READ :
-	    sizeof(rdbuf);
+	    c->bigread ? sizeof(rdbuf) : READ_SMALL;
 	if ((n = readv(c->fd, iov, niov)) <= 0)
 		goto fail;
 	c->last_rx = ev_now();
@@ -492,7 +503,7 @@ conn_process(struct conn *c, const uint8_t *p, size_t len)
 {
 	size_t		 used = 0, hlen;
 	uint32_t	 rl, limit;
-	uint8_t		 first;
+	uint8_t		 first, big = c->bigread;
 	int		 r;
 
 	while (used < len && (c->state == CONN_NEW ||
@@ -517,11 +528,13 @@ conn_process(struct conn *c, const uint8_t *p, size_t len)
 			    "packet larger than the limit");
 			break;
 		}
+		big = hlen + rl >= READ_BIG_PACKET;
 		if (len - used < hlen + rl)
 			break;
 		client_packet(c, first, p + used + hlen, rl);
 		used += hlen + rl;
 	}
+	c->bigread = big;
 	return used;
 }
 
@@ -766,8 +779,9 @@ oq_consume(struct oq *q, size_t n)
 	}
 }
 
-static void
-conn_flush(struct conn *c)
+/* Write what the socket takes; -1 and errno if it did not take all. */
+static int
+oq_write(struct conn *c)
 {
 	struct iovec	 iov[OQ_IOV];
 	struct msghdr	 msg;
@@ -791,16 +805,38 @@ conn_flush(struct conn *c)
 		    -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->blocked = 1;
-				conn_events(c);
-				return;
-			}
-			conn_close(c, strerror(errno));
-			return;
+			return -1;
 		}
 		oq_consume(q, n);
 		engine_stats.bytes_out += n;
+	}
+	return 0;
+}
+
+/*
+ * Output over the limit in the middle of a turn: write what the socket
+ * takes now rather than drop what comes next; what is left, and any
+ * error, wait for the end of the turn.  Returns what is still queued.
+ */
+size_t
+conn_drain(struct conn *c)
+{
+	if (!c->blocked && c->state != CONN_DEAD)
+		(void)oq_write(c);
+	return conn_outq(c);
+}
+
+/* Write the output queue; when all of it is written, free it. */
+static void
+conn_flush(struct conn *c)
+{
+	if (oq_write(c) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			c->blocked = 1;
+			conn_events(c);
+		} else
+			conn_close(c, strerror(errno));
+		return;
 	}
 	oq_free(c);
 	if (c->state == CONN_CLOSING) {

@@ -314,7 +314,8 @@ session_deliver(struct session *s, struct pub *p, uint8_t qos,
 	if (qos == 0) {
 		if (c == NULL || c->state != CONN_ACTIVE)
 			return -1;
-		if (conn_outq(c) > econf.max_client_buffer) {
+		if (conn_outq(c) > econf.max_client_buffer &&
+		    conn_drain(c) > econf.max_client_buffer) {
 			engine_stats.drop_slow++;
 			s->drops++;
 			return -1;

@@ -24,6 +24,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -320,14 +321,13 @@ cl_fill(struct client *cl)
 	}
 }
 
-/* The next packet, if one has arrived. */
+/* The next packet in what was read, if it is all there. */
 static int
-cl_next(struct client *cl, struct rpkt *p)
+cl_take(struct client *cl, struct rpkt *p)
 {
 	uint32_t	 rl;
 	size_t		 hlen;
 
-	cl_fill(cl);
 	if (mqtt_header(cl->rbuf, cl->rlen, &p->first, &rl, &hlen) != 1 ||
 	    hlen + rl > cl->rlen)
 		return 0;
@@ -337,6 +337,14 @@ cl_next(struct client *cl, struct rpkt *p)
 	memmove(cl->rbuf, cl->rbuf + hlen + rl, cl->rlen - hlen - rl);
 	cl->rlen -= hlen + rl;
 	return 1;
+}
+
+/* The next packet, if one has arrived. */
+static int
+cl_next(struct client *cl, struct rpkt *p)
+{
+	cl_fill(cl);
+	return cl_take(cl, p);
 }
 
 static void
@@ -599,6 +607,195 @@ cl_disconnect(struct client *cl, int reason)
 	p_frame(&p, 0xe0, &body);
 	cl_send(cl, &p);
 	cl_closed(cl);
+}
+
+/*
+ * QoS 0.
+ */
+
+static int	 turns;
+
+/* ev_dispatch()'s end of turn: the second ends it. */
+static void
+turn_end(void *arg)
+{
+	(void)arg;
+	settle();
+	if (turns++ > 0)
+		ev_exit();
+}
+
+/*
+ * Every QoS 0 PUBLISH of a 1000-byte payload the engine wrote to `cl'
+ * so far, letting a connection that waits to write go on; how many.
+ */
+static uint64_t
+count_publishes(struct client *cl)
+{
+	struct conn	*c;
+	struct rpkt	 r;
+	uint64_t	 n = 0;
+	ssize_t		 got;
+	size_t		 i;
+
+	ev_setflush(turn_end, NULL);
+	for (;;) {
+		got = read(cl->fd, cl->rbuf + cl->rlen, RBUF - cl->rlen);
+		if (got > 0) {
+			cl->rlen += got;
+			while (cl_take(cl, &r)) {
+				assert_int_equal(r.first, MQTT_PUBLISH << 4);
+				assert_int_equal(r.len, 2 + 3 + 1000);
+				for (i = 5; i < r.len; i++)
+					assert_int_equal(r.body[i], 'd');
+				n++;
+			}
+			continue;
+		}
+		assert_true(got == -1 && errno == EAGAIN);
+		if ((c = live(cl)) == NULL || !c->blocked)
+			break;
+		turns = 0;
+		ev_dispatch();		/* it may write again */
+	}
+	ev_setflush(NULL, NULL);
+	cl_quiet(cl);
+	return n;
+}
+
+/*
+ * A subscriber's output passes `max client buffer' in the middle of a
+ * turn: what its socket takes is written at once, and nothing is
+ * dropped.  One that stops reading gets its socket filled, then the
+ * engine's output up to the limit, then QoS 0 is dropped and counted:
+ * every message is either delivered, whole and in order, or counted.
+ */
+static void
+test_qos0_over_client_buffer(void **state)
+{
+	static uint8_t	 batch[32 * 1024];
+	struct client	*pub, *sub;
+	struct pkt	 p;
+	char		 pl[1001];
+	uint64_t	 sent, drops;
+	size_t		 n = 0, npkt, held;
+	int		 i;
+
+	(void)state;
+	econf.max_client_buffer = 4096;
+	pub = client_new(MQTT_V311, "pub");
+	sub = client_new(MQTT_V311, "sub");
+	cl_subscribe(sub, 1, "d/#", 0, 0);
+	memset(pl, 'd', 1000);
+	pl[1000] = '\0';
+	mk_publish(&p, MQTT_V311, "d/x", pl, 0, 0, 0, 0);
+	for (npkt = 0; n + p.n <= sizeof(batch); npkt++, n += p.n)
+		memcpy(batch + n, p.b, p.n);
+
+	/* One read's worth, eight times the limit. */
+	conn_test_input(live(pub), batch, n);
+	settle();
+	assert_int_equal(engine_stats.drop_slow, 0);
+	assert_int_equal(count_publishes(sub), npkt);
+
+	/* It stops reading. */
+	sent = 0;
+	for (i = 0; i < 100 && engine_stats.drop_slow == 0; i++) {
+		conn_test_input(live(pub), batch, n);
+		settle();
+		sent += npkt;
+	}
+	assert_true(engine_stats.drop_slow > 0);
+	assert_true(live(sub)->blocked);
+	held = conn_outq(live(sub));
+	assert_true(held <= econf.max_client_buffer + p.n);
+	drops = engine_stats.drop_slow;
+	conn_test_input(live(pub), batch, n);
+	settle();
+	sent += npkt;
+	assert_int_equal(engine_stats.drop_slow, drops + npkt);
+	assert_int_equal(conn_outq(live(sub)), held);
+	assert_int_equal(sess_of(sub)->drops, engine_stats.drop_slow);
+
+	/* It reads again. */
+	assert_int_equal(count_publishes(sub) + engine_stats.drop_slow, sent);
+	assert_non_null(live(pub));
+}
+
+/* What `c' has yet to read from its socket. */
+static size_t
+unread(struct conn *c)
+{
+	int	 n;
+
+	assert_int_equal(ioctl(c->fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/* One turn of the event loop: `c' reads once. */
+static size_t
+one_read(struct conn *c)
+{
+	size_t	 before = unread(c);
+
+	ev_setflush(turn_end, NULL);
+	turns = 0;
+	ev_dispatch();
+	ev_setflush(NULL, NULL);
+	return before - unread(c);
+}
+
+/*
+ * A client that sends large packets is read 256 KiB at a time (fewer
+ * turns and system calls per message, and shallower socket queues); one
+ * that sends small ones 64 KiB, which keeps a turn's work in the cache.
+ */
+static void
+test_read_size_follows_packets(void **state)
+{
+	static uint8_t	 big[6 + 16000];
+	struct client	*pub;
+	struct conn	*c;
+	struct pkt	 p;
+	size_t		 total, rest, n;
+	int		 sz = 1024 * 1024, i;
+
+	(void)state;
+	pub = client_new(MQTT_V311, "pub");
+	c = live(pub);
+	assert_int_equal(setsockopt(pub->fd, SOL_SOCKET, SO_SNDBUF, &sz,
+	    sizeof(sz)), 0);
+	/* QoS 0 PUBLISH to "b" of 16000 bytes; nobody subscribed. */
+	big[0] = MQTT_PUBLISH << 4;
+	big[1] = 0x80 | ((3 + 16000) & 0x7f);
+	big[2] = (3 + 16000) >> 7;
+	big[4] = 1;
+	big[5] = 'b';
+	for (i = 0; i < 5; i++)
+		assert_int_equal(write(pub->fd, big, sizeof(big)),
+		    sizeof(big));
+	assert_int_equal(one_read(c), 64 * 1024);
+	for (i = 0; i < 18; i++)
+		assert_int_equal(write(pub->fd, big, sizeof(big)),
+		    sizeof(big));
+	/* The rest of the packet begun, then 256 KiB. */
+	rest = sizeof(big) - 64 * 1024 % sizeof(big);
+	total = unread(c);
+	assert_true(total > rest + 256 * 1024);
+	assert_int_equal(one_read(c), rest + 256 * 1024);
+	assert_int_equal(one_read(c), total - rest - 256 * 1024);
+	assert_int_equal(unread(c), 0);
+
+	/* Small packets: one more large read, then 64 KiB. */
+	mk_publish(&p, MQTT_V311, "b", "small", 0, 0, 0, 0);
+	for (n = 0; n + p.n <= sizeof(big); n += p.n)
+		memcpy(big + n, p.b, p.n);
+	for (i = 0; i < 21; i++)
+		assert_int_equal(write(pub->fd, big, n), (ssize_t)n);
+	assert_int_equal(one_read(c), 256 * 1024);
+	assert_true(one_read(c) <= 64 * 1024 + p.n);
+	assert_int_equal(engine_stats.protocol_errors, 0);
+	assert_non_null(live(pub));
 }
 
 /*
@@ -1567,6 +1764,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_qos0_over_client_buffer,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_size_follows_packets,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qos1_flow,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qos2_inbound,
