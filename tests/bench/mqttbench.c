@@ -24,7 +24,9 @@
  * time it was sent, so each subscriber measures latency, and counts loss,
  * duplicates and reordering per publisher.  Publishers send as fast as
  * the broker takes it (a window of QoS 1/2 messages in flight), or at a
- * fixed total rate.  The measured window is announced on stdout with the
+ * fixed total rate; with -c the subscribers keep their sessions (clean
+ * session 0; MQTT 5: an hour's session expiry), which makes a broker with
+ * persistence store their messages.  The measured window is announced on stdout with the
  * lines "measure-start" and "measure-end" (so a driver can read the
  * broker's CPU time at those moments); the result is one line of JSON.
  *
@@ -100,6 +102,7 @@ static const char	*host = "127.0.0.1";
 static int		 port = 1883;
 static int		 npub = 1, nsub = 1, ntopic = 1;
 static int		 qos, version = 4, window = 64;
+static int		 persist;	/* subscribers keep their sessions */
 static size_t		 psize = 64;
 static double		 duration = 5, warmup = 1, rate;
 static int		 nconns, nsrc = 1;
@@ -122,9 +125,10 @@ static SSL_CTX		*tls;
 static __dead2 void
 usage(void)
 {
-	fprintf(stderr, "usage: mqttbench [-p port] [-P pubs] [-S subs] "
-	    "[-T topics] [-q qos] [-s size]\n"
-	    "\t[-V 4|5] [-W window] [-d seconds] [-w warmup] [-r rate] [-t]\n"
+	fprintf(stderr, "usage: mqttbench [-ct] [-p port] [-P pubs] [-S subs] "
+	    "[-T topics] [-q qos]\n"
+	    "\t[-s size] [-V 4|5] [-W window] [-d seconds] [-w warmup] "
+	    "[-r rate]\n"
 	    "       mqttbench [-p port] [-t] -n connections [-B addresses]\n");
 	exit(1);
 }
@@ -233,10 +237,14 @@ send_connect(struct client *c)
 	memcpy(p, "\x00\x04MQTT", 6);
 	p += 6;
 	*p++ = version;
-	*p++ = 0x02;		/* clean session */
+	*p++ = persist && !c->pub ? 0x00 : 0x02;	/* clean session */
 	put16(p, 300);		/* keep alive */
 	p += 2;
-	if (version == 5)
+	if (version == 5 && persist && !c->pub) {
+		/* Session Expiry Interval: an hour. */
+		memcpy(p, "\x05\x11\x00\x00\x0e\x10", 6);
+		p += 6;
+	} else if (version == 5)
 		*p++ = 0;
 	put16(p, idlen);
 	p += 2;
@@ -898,9 +906,12 @@ main(int argc, char *argv[])
 	uint32_t	 r;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "B:d:h:n:P:p:q:r:S:s:T:tV:W:w:")) !=
+	while ((ch = getopt(argc, argv, "B:cd:h:n:P:p:q:r:S:s:T:tV:W:w:")) !=
 	    -1) {
 		switch (ch) {
+		case 'c':
+			persist = 1;
+			break;
 		case 'B':
 			nsrc = strtonum(optarg, 1, 250, &errstr);
 			break;

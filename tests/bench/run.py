@@ -72,7 +72,7 @@ def rss_kib(pids):
 
 
 class Broker:
-    def __init__(self, kind, build, tls=False):
+    def __init__(self, kind, build, tls=False, persist=False):
         self.kind = kind
         self.dir = tempfile.mkdtemp(prefix="bench-%s-" % kind)
         os.chmod(self.dir, 0o755)
@@ -96,6 +96,9 @@ class Broker:
                         "max_inflight_messages 64\n"
                         "max_queued_messages 1000\n"
                         "log_type error\n" % self.port)
+                if persist:
+                    f.write("persistence true\npersistence_location %s/\n"
+                            % self.dir)
                 if tls:
                     key = os.path.join(self.dir, "key.pem")
                     cert = os.path.join(self.dir, "cert.pem")
@@ -195,6 +198,11 @@ def run_conns(bench, broker, n, nsrc, tls=False):
     p.stdin.close()
     p.wait(60)
     return result
+
+
+# QoS 1 to subscribers that keep their sessions, for persistence.
+PERSIST_ARGS = ["-c", "-P", "20", "-S", "20", "-T", "20", "-q", "1", "-s",
+                "1024"]
 
 
 # (name, mqttbench arguments)
@@ -310,8 +318,19 @@ def main():
             b.stop()
         print("tls mosquitto: %s" % json.dumps(tls_rows))
 
+    # Persistence: Mosquitto's figures, the baseline for storaged.
+    persist_row = None
+    if not a.k or any(k in "persistence" for k in a.k):
+        b = Broker("mosquitto", build, persist=True)
+        try:
+            persist_row = run_pubsub(bench, b, PERSIST_ARGS + [
+                "-d", "2" if a.quick else "4", "-w", "1"])
+        finally:
+            b.stop()
+        print("persistence mosquitto: %s" % json.dumps(persist_row))
+
     elapsed = time.monotonic() - t0
-    text = report(results, conn_rows, build, elapsed, tls_rows)
+    text = report(results, conn_rows, build, elapsed, tls_rows, persist_row)
     print(text)
     with open(a.out, "w") as f:
         f.write(text)
@@ -338,7 +357,8 @@ def machine():
                                     platform.release())
 
 
-def report(results, conn_rows, build, elapsed, tls_rows=()):
+def report(results, conn_rows, build, elapsed, tls_rows=(),
+           persist_row=None):
     out = []
     out.append("# brokerd against mosquitto")
     out.append("")
@@ -421,6 +441,22 @@ def report(results, conn_rows, build, elapsed, tls_rows=()):
         out.append("| ... msg/cpu-s | %s |" % fmt(tp["per_cpu"]))
         out.append("| ... p50/p99 us, lost/dup | %d/%d, %d/%d |" % (
             tp["p50_us"], tp["p99_us"], tp["lost"], tp["duplicates"]))
+    if persist_row and "error" not in persist_row:
+        r = persist_row
+        out.append("")
+        out.append("Persistence, Mosquitto only: brokerd stores messages "
+                   "in storaged, which does not exist yet; this is the "
+                   "figure to compare its `sync` persistence with "
+                   "(mosquitto `persistence true`, which writes its "
+                   "database at intervals and on exit).")
+        out.append("")
+        out.append("| persistence | mosquitto |")
+        out.append("|---|---:|")
+        out.append("| pairs 20 QoS 1 1 KiB, persistent subscribers, "
+                   "msg/s | %s |" % fmt(r["delivered_per_sec"]))
+        out.append("| ... msg/cpu-s | %s |" % fmt(r["per_cpu"]))
+        out.append("| ... p50/p99 us, lost/dup | %d/%d, %d/%d |" % (
+            r["p50_us"], r["p99_us"], r["lost"], r["duplicates"]))
     out.append("")
     return "\n".join(out)
 
