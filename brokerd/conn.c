@@ -815,14 +815,19 @@ oq_write(struct conn *c)
 
 /*
  * Output over the limit in the middle of a turn: write what the socket
- * takes now rather than drop what comes next; what is left, and any
- * error, wait for the end of the turn.  Returns what is still queued.
+ * takes now rather than drop what comes next.  A socket that takes no
+ * more is not tried again until it says it may (what comes meanwhile is
+ * dropped without a system call each); an error is dealt with at the
+ * end of the turn, not in the middle of routing.  Returns what is still
+ * queued.
  */
 size_t
 conn_drain(struct conn *c)
 {
-	if (!c->blocked && c->state != CONN_DEAD)
-		(void)oq_write(c);
+	if (!c->blocked && c->state != CONN_DEAD && oq_write(c) == -1) {
+		c->blocked = 1;
+		conn_events(c);
+	}
 	return conn_outq(c);
 }
 
