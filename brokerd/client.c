@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 
 struct retained_ctx {
 	struct session	*s;

@@ -44,7 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 /*
@@ -109,25 +109,34 @@ addr_cmp(struct addrcount *a, struct addrcount *b)
 	return memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
-/* IPC_LISTENER: a bound socket, served once the service starts. */
+/* A bound socket from the parent, served once the service starts. */
 void
-conn_listener_add(struct ipc_msg *msg)
+conn_listener_add(uint32_t id, int kind, const char *name,
+    const struct listener_opts *o, int fd)
 {
 	struct listener	*l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal(NULL);
-	l->id = ipc_get_uint(msg, 0);
-	l->kind = ipc_get_uint(msg, 1);
-	if (ipc_get_cstr(msg, 2, l->name, sizeof(l->name)) == -1)
-		fatalx("IPC_LISTENER: bad name");
-	l->max_conns = ipc_get_uint(msg, 3);
-	l->max_conns_addr = ipc_get_uint(msg, 4);
-	l->fd = msg->fd;
-	msg->fd = -1;
+	l->id = id;
+	l->kind = kind;
+	strlcpy(l->name, name, sizeof(l->name));
+	l->o = *o;
+	l->fd = fd;
 	ev_set(&l->ev, l->fd, listener_accept, l);
 	evtimer_set(&l->resume, listener_resume, l);
 	TAILQ_INSERT_TAIL(&listeners, l, entry);
+}
+
+struct listener *
+conn_listener_by_id(uint32_t id)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		if (l->id == id)
+			return l;
+	return NULL;
 }
 
 void
@@ -245,25 +254,25 @@ listener_accept(int fd, int flags, void *arg)
 			}
 			return;
 		}
-		if (l->max_conns != 0 && l->nconns >= l->max_conns) {
+		if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
 			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
 			    "%u connections, refusing more", l->name,
-			    l->max_conns);
+			    l->o.max_conns);
 			engine_stats.conns_refused++;
 			close(cfd);
 			continue;
 		}
 		ac = NULL;
-		if (l->max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
+		if (l->o.max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
 			if ((ac = addr_get(&ss)) == NULL) {
 				close(cfd);
 				continue;
 			}
-			if (ac->count >= l->max_conns_addr) {
+			if (ac->count >= l->o.max_conns_addr) {
 				log_limited(&accept_rl, LOG_WARNING,
 				    "listener %s: %u connections from one "
 				    "address, refusing more", l->name,
-				    l->max_conns_addr);
+				    l->o.max_conns_addr);
 				engine_stats.conns_refused++;
 				if (ac->count == 0)
 					addr_put(ac);

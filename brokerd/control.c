@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "child.h"
 #include "log.h"
 

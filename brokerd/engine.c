@@ -32,8 +32,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "brokerd.h"
 #include "child.h"
+#include "engine.h"
 #include "log.h"
 
 struct engine_stats	 engine_stats;
@@ -41,13 +41,12 @@ struct engine_conf	 econf;
 
 static int		 engine_configured;
 
-static void	engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_tlsproxy(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_authd(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_storaged(struct ipc_chan *, struct ipc_msg *);
 static void	engine_flush(void *);
 static void	engine_start(void);
-static void	engine_conf_recv(struct ipc_msg *);
+static void	engine_configure(const struct engine_conf *);
 
 static const ipc_dispatch_fn engine_peers[PROC_MAX] = {
 	[PROC_TLSPROXY] = engine_dispatch_tlsproxy,
@@ -107,54 +106,12 @@ engine_start(void)
 	control_start();
 }
 
-int
-engine_started(void)
-{
-	return child.started;
-}
-
-/* IPC_ENGINE_CONF, at start and after each reload. */
+/* The settings, at start and after each reload. */
 static void
-engine_conf_recv(struct ipc_msg *msg)
+engine_configure(const struct engine_conf *c)
 {
-	struct engine_conf	 c;
-	uint32_t		 i = 0;
-
-	memset(&c, 0, sizeof(c));
-	c.max_packet_size = ipc_get_uint(msg, i++);
-	c.max_connect_size = ipc_get_uint(msg, i++);
-	c.max_topic_length = ipc_get_uint(msg, i++);
-	c.max_topic_levels = ipc_get_uint(msg, i++);
-	c.max_keepalive = ipc_get_uint(msg, i++);
-	c.connect_timeout = ipc_get_uint(msg, i++);
-	c.max_inflight = ipc_get_uint(msg, i++);
-	c.max_inflight_bytes = ipc_get_uint(msg, i++);
-	c.max_queued = ipc_get_uint(msg, i++);
-	c.max_queued_bytes = ipc_get_uint(msg, i++);
-	c.max_queued_total = ipc_get_uint(msg, i++);
-	c.max_client_buffer = ipc_get_uint(msg, i++);
-	c.max_subscriptions = ipc_get_uint(msg, i++);
-	c.max_user_properties = ipc_get_uint(msg, i++);
-	c.max_topic_aliases = ipc_get_uint(msg, i++);
-	c.session_expiry = ipc_get_uint(msg, i++);
-	c.max_session_expiry = ipc_get_uint(msg, i++);
-	c.max_retained = ipc_get_uint(msg, i++);
-	c.max_retained_bytes = ipc_get_uint(msg, i++);
-	c.max_qos = ipc_get_uint(msg, i++);
-	c.retain_available = ipc_get_bool(msg, i++);
-	c.allow_empty_id = ipc_get_bool(msg, i++);
-	if (ipc_get_cstr(msg, i++, c.id_prefix, sizeof(c.id_prefix)) == -1)
-		fatalx("IPC_ENGINE_CONF: bad client id prefix");
-	/* The parent checked the ranges; these would break the engine. */
-	if (c.max_packet_size < 64 || c.max_packet_size > MQTT_MAX_REMAINING ||
-	    c.max_connect_size < 64 || c.max_topic_levels < 1 ||
-	    c.max_topic_levels > 65535 || c.max_topic_length < 1 ||
-	    c.max_inflight < 1 || c.max_inflight > 65535 || c.max_qos > 2 ||
-	    c.max_topic_aliases > 65535 || c.max_keepalive > 65535 ||
-	    c.max_client_buffer < 4096)
-		fatalx("IPC_ENGINE_CONF: value out of range");
-	econf = c;
-	mqtt_set_max_user_props(c.max_user_properties);
+	econf = *c;
+	mqtt_set_max_user_props(c->max_user_properties);
 	engine_configured = 1;
 }
 
@@ -222,22 +179,38 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "control.connections", s->ctl_conns);
 }
 
-static void
+void
 engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 {
+	struct engine_conf	 c;
+	struct listener_opts	 lo;
+	char			 name[LISTENER_NAME_MAX], err[128];
+
 	(void)chan;
 	if (child_dispatch(msg, engine_peers, engine_start))
 		return;
 	switch (msg->hdr.type) {
 	case IPC_LISTENER:
-		conn_listener_add(msg);
+		if (ipc_get_cstr(msg, 2, name, sizeof(name)) == -1 ||
+		    ipc_get_struct(msg, 3, &lo, sizeof(lo)) == -1 ||
+		    settings_check(listener_settings, listener_nsettings, &lo,
+		    err, sizeof(err)) == -1)
+			fatalx("bad IPC_LISTENER");
+		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
+		    name, &lo, msg->fd);
+		msg->fd = -1;
 		break;
 	case IPC_CONTROL:
 		control_init(msg->fd);
 		msg->fd = -1;
 		break;
 	case IPC_ENGINE_CONF:
-		engine_conf_recv(msg);
+		if (ipc_get_struct(msg, 0, &c, sizeof(c)) == -1)
+			fatalx("IPC_ENGINE_CONF: not a struct engine_conf");
+		if (settings_check(engine_settings, engine_nsettings, &c, err,
+		    sizeof(err)) == -1)
+			fatalx("IPC_ENGINE_CONF: %s", err);
+		engine_configure(&c);
 		break;
 	case IPC_CTL_RESULT:
 		control_result(msg);

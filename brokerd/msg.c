@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 
 /* One session a message goes to, with what its subscriptions ask. */
 struct target {

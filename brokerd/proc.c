@@ -216,12 +216,12 @@ proc_configure(const struct brokerd_conf *conf, int verbose)
 		uid = getuid();
 		gid = getgid();
 		if (drop) {
-			if ((pw = getpwnam(conf->user[i])) == NULL)
+			if ((pw = getpwnam(config_user(conf, i))) == NULL)
 				fatalx("user %s for %s does not exist",
-				    conf->user[i], proc_names[i]);
+				    config_user(conf, i), proc_names[i]);
 			if (pw->pw_uid == 0)
 				fatalx("user %s for %s is root",
-				    conf->user[i], proc_names[i]);
+				    config_user(conf, i), proc_names[i]);
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
 		}

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 static struct session_tree	 sessions = RB_INITIALIZER(&sessions);

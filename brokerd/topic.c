@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 #define KIDS_LINEAR	8	/* up to this many: a list, not a table */

@@ -45,10 +45,6 @@
 #define IPC_HIWAT		(4 * 1024 * 1024)
 #define IPC_WBUF_MIN_CAP	(64 * 1024 * 1024)
 
-const char *const proc_names[PROC_MAX] = {
-	"parent", "engine", "tlsproxy", "authd", "storaged"
-};
-
 const struct ipc_schema ipc_schemas[IPC_TYPE_MAX] = {
 	[IPC_NONE] = { "IPC_NONE", NULL, 0 },
 #define IPC_SCHEMA(t, s, f)	[t] = { #t, s, f },
@@ -812,4 +808,21 @@ ipc_get_bin(const struct ipc_msg *msg, uint32_t i, size_t *len)
 		    ipc_type_name(msg->hdr.type), i);
 	*len = o->via.bin.size;
 	return o->via.bin.ptr;
+}
+
+/*
+ * A binary field that holds a struct of exactly `size' bytes, copied to
+ * `dst' (aligned, unlike the frame).  Returns -1 if the size differs.
+ */
+int
+ipc_get_struct(const struct ipc_msg *msg, uint32_t i, void *dst, size_t size)
+{
+	const void	*p;
+	size_t		 len;
+
+	p = ipc_get_bin(msg, i, &len);
+	if (len != size)
+		return -1;
+	memcpy(dst, p, size);
+	return 0;
 }

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "../unit/inproc.h"
 
 static struct listener	 lst;
@@ -58,7 +58,7 @@ setup(void)
 {
 	if ((authd_peer = inproc_init()) == -1)
 		abort();
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	econf.max_packet_size = 65536;
 	econf.max_connect_size = 65536;
 	econf.max_topic_levels = 64;

@@ -39,7 +39,7 @@
 
 #include <cmocka.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "inproc.h"
 
 #define MAXCLIENTS	16
@@ -814,7 +814,7 @@ group_setup(void **state)
 	(void)state;
 	if ((authd_peer = inproc_init()) == -1)
 		return -1;
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	topic_init();
 	retain_init();
 	strlcpy(lst.name, "test", sizeof(lst.name));
@@ -833,7 +833,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	mqtt_set_max_user_props(econf.max_user_properties);
 	memset(&engine_stats, 0, sizeof(engine_stats));
 	nclients = 0;
