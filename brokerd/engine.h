@@ -334,6 +334,7 @@ extern struct engine_conf	 econf;
 /* engine.c */
 __dead void	 engine_main(int);
 void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
+void		 engine_turn_end(void);
 void		 engine_show_stats(struct ipc_chan *);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
@@ -358,6 +359,7 @@ void		 conn_update(struct conn *);
 struct conn	*conn_test_new(int, struct listener *);
 void		 conn_test_input(struct conn *, const uint8_t *, size_t);
 const char	*conn_name(const struct conn *);
+void		 conn_addr(const struct conn *, char *, size_t);
 void		 conn_log(struct conn *, int, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 size_t		 conn_outq(const struct conn *);
@@ -366,8 +368,7 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
-void		 client_send_ack(struct conn *, uint8_t, uint16_t, uint8_t);
-void		 client_verdict(struct conn *, struct ipc_msg *);
+void		 client_verdict(struct conn *, int, uint8_t);
 void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int);
 void		 client_retry_held(void);
@@ -381,6 +382,9 @@ void		 session_free_all(void);
 void		 session_attach(struct session *, struct conn *);
 void		 session_detach(struct session *, int);
 void		 session_clear(struct session *);
+int		 session_room_take(void);
+int		 session_online(const struct session *);
+int		 session_unsubscribe(struct session *, const uint8_t *, size_t);
 int		 session_deliver(struct session *, struct pub *, uint8_t,
 		    uint8_t, const uint32_t *, uint8_t);
 int		 session_can_take(const struct session *, uint8_t, size_t);
@@ -399,18 +403,27 @@ struct msg	*msg_new(const struct pub *);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);
 size_t		 msg_size(const struct msg *);
+size_t		 pub_size(const struct pub *);
 struct msg	*pub_msg(struct pub *);
 void		 pub_view(struct pub *, struct msg *);
 void		 pub_from_msg(struct pub *, struct msg *);
 int		 msg_expired(const struct msg *);
+
+/* route.c */
 #define ROUTE_HOLD	0x01	/* the publisher can wait: hold it */
 #define ROUTE_REFUSE	0x02	/* the publisher can be told 0x97 */
 #define ROUTE_REFUSED	(-1)
 #define ROUTE_HELD	(-2)
 int		 route_publish(struct pub *, int);
-void		 route_drained(void);
-int		 route_retry_due(void);
-int		 publish_encode(struct conn *, struct pub *, uint8_t,
+
+/* packet.c */
+void		 packet_ack(struct conn *, uint8_t, uint16_t, uint8_t);
+void		 packet_connack(struct conn *, const struct mqtt_connack_info *);
+int		 packet_disconnect(struct conn *, uint8_t);
+void		 packet_pingresp(struct conn *);
+void		 packet_suback(struct conn *, uint8_t, uint16_t,
+		    const uint8_t *, unsigned int);
+int		 packet_publish(struct conn *, struct pub *, uint8_t,
 		    uint16_t, int, int, const uint32_t *, uint8_t);
 
 /* topic.c */
@@ -442,6 +455,6 @@ void		 control_init(int);
 void		 control_start(void);
 void		 control_stat(struct ipc_chan *, const char *, uint64_t);
 void		 control_end(struct ipc_chan *, const char *);
-void		 control_result(struct ipc_msg *);
+void		 control_result(uint32_t, int, const char *);
 
 #endif /* ENGINE_H */

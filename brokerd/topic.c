@@ -433,7 +433,6 @@ topic_remove_sub(struct sub *sub)
 	engine_stats.subscriptions--;
 	free(sub);
 	tnode_prune(n);
-	route_drained();
 }
 
 struct sub *

@@ -181,6 +181,17 @@ ipc_chan_update(struct ipc_chan *chan)
 }
 
 /* Stop or resume reading frames: back-pressure towards the peer. */
+/*
+ * The channel carries secrets (passwords to authd): what it has written
+ * or read is wiped from its buffers, not left behind.
+ */
+void
+ipc_chan_secret(struct ipc_chan *chan)
+{
+	buf_secret(&chan->rbuf, 1);
+	buf_secret(&chan->wbuf, 1);
+}
+
 void
 ipc_chan_pause(struct ipc_chan *chan, int pause)
 {
@@ -704,21 +715,9 @@ ipc_put_bool(struct ipc_chan *chan, int v)
 }
 
 void
-ipc_put_nil(struct ipc_chan *chan)
-{
-	msgpack_pack_nil(&chan->pk);
-}
-
-void
 ipc_put_array(struct ipc_chan *chan, uint32_t n)
 {
 	msgpack_pack_array(&chan->pk, n);
-}
-
-void
-ipc_put_map(struct ipc_chan *chan, uint32_t n)
-{
-	msgpack_pack_map(&chan->pk, n);
 }
 
 /*

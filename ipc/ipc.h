@@ -56,8 +56,9 @@ struct ipc_hdr {
 	X(IPC_LOG,		"us",		0)			\
 	/* parent -> child: uid, gid, root dir, verbosity, drop? */	\
 	X(IPC_CONF_PROC,	"uusit",	0)			\
-	/* parent -> child: peer process, frame limit, fds in? */	\
-	X(IPC_PEER,		"uut",		IPC_FD)			\
+	/* parent -> child: peer process, frame limit, fds in?,	\
+	 * secrets (wipe the buffers)? */				\
+	X(IPC_PEER,		"uutt",		IPC_FD)			\
 	/* parent -> engine: listener id, kind, address,		\
 	 * struct listener_opts (conf.h) */				\
 	X(IPC_LISTENER,		"uusb",		IPC_FD)			\
@@ -194,6 +195,7 @@ struct ipc_chan	*ipc_chan_new(int, const char *, size_t, int,
 		    ipc_dispatch_fn, ipc_close_fn, void *);
 void		 ipc_chan_free(struct ipc_chan *);
 void		 ipc_chan_pause(struct ipc_chan *, int);
+void		 ipc_chan_secret(struct ipc_chan *);
 void		 ipc_chan_close(struct ipc_chan *, const char *);
 int		 ipc_chan_read(struct ipc_chan *);
 int		 ipc_chan_get(struct ipc_chan *, struct ipc_msg *,
@@ -214,9 +216,7 @@ void		 ipc_put_str(struct ipc_chan *, const char *);
 void		 ipc_put_strn(struct ipc_chan *, const char *, size_t);
 void		 ipc_put_bin(struct ipc_chan *, const void *, size_t);
 void		 ipc_put_bool(struct ipc_chan *, int);
-void		 ipc_put_nil(struct ipc_chan *);
 void		 ipc_put_array(struct ipc_chan *, uint32_t);
-void		 ipc_put_map(struct ipc_chan *, uint32_t);
 int		 ipc_send(struct ipc_chan *, enum ipc_type, uint32_t, int);
 
 uint64_t	 ipc_get_uint(const struct ipc_msg *, uint32_t);

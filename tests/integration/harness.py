@@ -378,3 +378,25 @@ def setup_once():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund",
                         "--loglevel=error"], cwd=here, check=True,
                        timeout=600)
+
+
+def memory_holds(pid, needle):
+    """Whether any readable mapping of process `pid' holds the bytes
+    `needle' (as root: /proc/PID/mem of a process that changed its uid
+    is readable by root only).  Returns the names of the mappings."""
+    found = []
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            if "r" not in f[1] or (len(f) > 5 and f[5] == "[vvar]"):
+                continue
+            try:
+                mem.seek(lo)
+                data = mem.read(hi - lo)
+            except (OSError, ValueError, OverflowError):
+                continue
+            if needle in data:
+                found.append(f[5] if len(f) > 5 else "anonymous")
+    return found
