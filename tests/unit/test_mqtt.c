@@ -36,92 +36,9 @@
 
 #include "buf.h"
 #include "mqtt.h"
+#include "pkt.h"
 
 #define DEFAULT_MAX_USER	1024	/* mqtt.c's own default */
-
-/* A packet (or a part of one) being built. */
-struct pkt {
-	uint8_t		 b[4096];
-	size_t		 n;
-};
-
-static void
-p_reset(struct pkt *p)
-{
-	p->n = 0;
-}
-
-static void
-p_bytes(struct pkt *p, const void *v, size_t len)
-{
-	assert_true(p->n + len <= sizeof(p->b));
-	if (len > 0)
-		memcpy(p->b + p->n, v, len);
-	p->n += len;
-}
-
-static void
-p_u8(struct pkt *p, uint8_t v)
-{
-	p_bytes(p, &v, 1);
-}
-
-static void
-p_u16(struct pkt *p, uint16_t v)
-{
-	p_u8(p, v >> 8);
-	p_u8(p, v & 0xff);
-}
-
-static void
-p_u32(struct pkt *p, uint32_t v)
-{
-	p_u16(p, v >> 16);
-	p_u16(p, v & 0xffff);
-}
-
-/* A Variable Byte Integer, written out by hand. */
-static void
-p_varint(struct pkt *p, uint32_t v)
-{
-	do {
-		uint8_t	 b = v % 128;
-
-		v /= 128;
-		if (v > 0)
-			b |= 0x80;
-		p_u8(p, b);
-	} while (v > 0);
-}
-
-static void
-p_bin(struct pkt *p, const void *v, size_t len)
-{
-	p_u16(p, len);
-	p_bytes(p, v, len);
-}
-
-static void
-p_str(struct pkt *p, const char *s)
-{
-	p_bin(p, s, strlen(s));
-}
-
-/* A property block: its length, then the properties. */
-static void
-p_props(struct pkt *p, const struct pkt *props)
-{
-	p_varint(p, props->n);
-	p_bytes(p, props->b, props->n);
-}
-
-static void
-p_user(struct pkt *p, const char *k, const char *v)
-{
-	p_u8(p, PROP_USER_PROPERTY);
-	p_str(p, k);
-	p_str(p, v);
-}
 
 static int
 str_is(const struct mqtt_str *s, const char *want)

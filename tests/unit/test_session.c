@@ -40,6 +40,7 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "pkt.h"
 #include "inproc.h"
 
 #define MAXCLIENTS	16
@@ -63,10 +64,6 @@ struct rpkt {
 };
 
 /* A packet to send. */
-struct pkt {
-	uint8_t		 b[4096];
-	size_t		 n;
-};
 
 /* What a CONNECT says. */
 struct copts {
@@ -118,60 +115,6 @@ live(const struct client *cl)
 /*
  * Packet building.
  */
-
-static void
-p_bytes(struct pkt *p, const void *v, size_t len)
-{
-	assert_true(p->n + len <= sizeof(p->b));
-	if (len > 0)
-		memcpy(p->b + p->n, v, len);
-	p->n += len;
-}
-
-static void
-p_u8(struct pkt *p, uint8_t v)
-{
-	p_bytes(p, &v, 1);
-}
-
-static void
-p_u16(struct pkt *p, uint16_t v)
-{
-	p_u8(p, v >> 8);
-	p_u8(p, v & 0xff);
-}
-
-static void
-p_u32(struct pkt *p, uint32_t v)
-{
-	p_u16(p, v >> 16);
-	p_u16(p, v & 0xffff);
-}
-
-static void
-p_varint(struct pkt *p, uint32_t v)
-{
-	uint8_t	 enc[4];
-
-	p_bytes(p, enc, mqtt_varint_encode(enc, v));
-}
-
-static void
-p_str(struct pkt *p, const char *s)
-{
-	p_u16(p, strlen(s));
-	p_bytes(p, s, strlen(s));
-}
-
-/* `out' is the fixed header `first' and the body. */
-static void
-p_frame(struct pkt *out, uint8_t first, const struct pkt *body)
-{
-	out->n = 0;
-	p_u8(out, first);
-	p_varint(out, body->n);
-	p_bytes(out, body->b, body->n);
-}
 
 static void
 mk_connect(struct pkt *out, uint8_t version, const struct copts *o)
