@@ -551,8 +551,14 @@ conn_process(struct conn *c, uint8_t *p, size_t len)
 		if (len - used < hlen + rl)
 			break;
 		client_packet(c, first, p + used + hlen, rl);
-		/* A CONNECT may hold a password: none stays in a buffer. */
-		if ((first >> 4) == MQTT_CONNECT)
+		/*
+		 * A CONNECT may hold a password: none stays in a buffer.  If
+		 * it closed the connection, its own buffer is gone (wiped,
+		 * being secret); the shared one is still there.
+		 */
+		if ((first >> 4) == MQTT_CONNECT && (c->state != CONN_DEAD ||
+		    ((uintptr_t)p >= (uintptr_t)rdbuf &&
+		    (uintptr_t)p < (uintptr_t)rdbuf + sizeof(rdbuf))))
 			explicit_bzero(p + used, hlen + rl);
 		used += hlen + rl;
 	}
