@@ -383,20 +383,28 @@ def setup_once():
 def memory_holds(pid, needle):
     """Whether any readable mapping of process `pid' holds the bytes
     `needle' (as root: /proc/PID/mem of a process that changed its uid
-    is readable by root only).  Returns the names of the mappings."""
+    is readable by root only).  Returns the names of the mappings.
+    Mappings of more than 1 GiB are ASan's shadow memory (terabytes,
+    reserved, never holding program data); they are not read."""
     found = []
+    chunk = 4 << 20
     with open("/proc/%d/maps" % pid) as maps, \
             open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for line in maps:
             f = line.split()
             lo, hi = (int(x, 16) for x in f[0].split("-"))
-            if "r" not in f[1] or (len(f) > 5 and f[5] == "[vvar]"):
+            name = f[5] if len(f) > 5 else "anonymous"
+            if "r" not in f[1] or name == "[vvar]" or hi - lo > 1 << 30:
                 continue
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
-                continue
-            if needle in data:
-                found.append(f[5] if len(f) > 5 else "anonymous")
+            tail = b""
+            for off in range(lo, hi, chunk):
+                try:
+                    mem.seek(off)
+                    data = mem.read(min(chunk, hi - off))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if needle in tail + data:
+                    found.append(name)
+                    break
+                tail = data[-len(needle):]
     return found
