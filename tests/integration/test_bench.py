@@ -1,6 +1,7 @@
 # The load generator against brokerd, briefly: under load, QoS 1 and 2
 # lose nothing that was acknowledged, duplicate nothing, refuse nothing;
-# its closed-loop and fixed-rate modes still work.
+# its closed-loop and fixed-rate modes, and the floor relay of make
+# bench, still work.
 
 import json
 import os
@@ -63,3 +64,23 @@ def test_closed_loop():
     check(res["mode"] == "rate" and res["lost"] == 0 and
           1000 < res["delivered"] < 2600, "fixed rate: %s" % res)
 
+
+def test_floor_relay():
+    port = harness.free_port()
+    exe = os.path.join(harness.BUILD, "bench", "floor")
+    p = subprocess.Popen([exe, "-p", str(port)], stderr=subprocess.PIPE)
+    try:
+        harness.wait_for(lambda: subprocess.run(
+            ["sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/%d" % port],
+            executable="/bin/bash").returncode == 0 or p.poll() is not None,
+            what="the floor relay listens")
+        check(p.poll() is None, "floor relay runs")
+        closed_loop(port)
+        # 16 KiB messages, more than one read each.
+        res = mqttbench(None, ["-P", "10", "-S", "10", "-T", "10", "-q",
+                               "0", "-s", "16384", "-L", "64"], port=port)
+        check(res["delivered"] > 100 and res["lost"] == 0,
+              "floor 16 KiB: %s" % res)
+    finally:
+        p.kill()
+        p.wait()
