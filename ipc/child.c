@@ -208,6 +208,8 @@ child_peer(struct ipc_msg *msg, const ipc_dispatch_fn *dispatch)
 	chan = ipc_chan_new(msg->fd, proc_names[peer], maxlen,
 	    ipc_get_bool(msg, 2), dispatch[peer], child_peer_closed, NULL);
 	msg->fd = -1;
+	if (ipc_get_bool(msg, 3))
+		ipc_chan_secret(chan);
 	child.peer[peer] = chan;
 	return chan;
 }

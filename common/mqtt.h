@@ -153,9 +153,8 @@ struct mqtt_str {
 
 /*
  * The properties of one packet.  `present' has bit (1 << id) for every
- * property seen.  User properties are left in place: `user' points at the
- * first, and mqtt_user_next() walks them; `fwd' is the whole property
- * block as received, for forwarding.
+ * property seen.  User properties are counted and left in place; `block'
+ * is the whole property block as received, for forwarding.
  */
 struct mqtt_props {
 	uint64_t	 present;
@@ -298,8 +297,6 @@ int	 mqtt_decode_auth(uint8_t, const uint8_t *, size_t,
 int	 mqtt_decode_props(const uint8_t *, size_t, uint32_t,
 	    struct mqtt_props *, size_t *, unsigned int,
 	    struct mqtt_error *);
-int	 mqtt_user_next(struct mqtt_str *, struct mqtt_str *,
-	    struct mqtt_str *);
 size_t	 mqtt_props_strip(const struct mqtt_str *, uint64_t, uint8_t *);
 void	 mqtt_set_max_user_props(unsigned int);
 
@@ -325,6 +322,40 @@ struct mqtt_connack_info {
 	const char	*reason_string;
 };
 
+/*
+ * A PUBLISH to encode: everything but the payload's bytes, which the
+ * caller writes (or references) after the head.
+ */
+struct mqtt_publish_out {
+	const uint8_t	*topic;
+	uint16_t	 topic_len;
+	uint8_t		 qos;
+	int		 retain;
+	int		 dup;
+	uint16_t	 packet_id;
+	int		 v5;
+	/* MQTT 5 */
+	int		 has_expiry;
+	uint32_t	 expiry;		/* seconds left */
+	const uint32_t	*subids;
+	uint8_t		 nsubids;
+	const uint8_t	*props;			/* forwarded as they are */
+	uint32_t	 props_len;
+	uint32_t	 payload_len;
+};
+
+/* Its lengths (mqtt_publish_size). */
+struct mqtt_publish_len {
+	uint32_t	 rl;		/* remaining length */
+	uint32_t	 plen;		/* properties (MQTT 5) */
+	size_t		 head;		/* all before the payload */
+	size_t		 total;
+};
+
+int	 mqtt_publish_size(const struct mqtt_publish_out *,
+	    struct mqtt_publish_len *);
+size_t	 mqtt_encode_publish_head(uint8_t *, const struct mqtt_publish_out *,
+	    const struct mqtt_publish_len *);
 int	 mqtt_encode_connack(struct buf *, const struct mqtt_connack_info *);
 int	 mqtt_encode_ack(struct buf *, uint8_t, uint16_t, uint8_t, int,
 	    const char *);

@@ -25,6 +25,7 @@
 
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -350,68 +351,140 @@ enum prop_type {
 
 #define IN(t)	PROP_IN(MQTT_ ## t)
 
+/* What a value must be; `bad' (with `rc') says why it is not. */
+#define P_BOOL		0x01	/* 0 or 1 */
+#define P_NONZERO	0x02	/* not 0 */
+#define P_TOPIC		0x04	/* a topic name */
+
+#define PF(f)		offsetof(struct mqtt_props, f)
+
+/*
+ * Every property: its type, the packets it may be in, where its value
+ * goes in struct mqtt_props, and what its value must be.
+ */
 static const struct prop_info {
 	uint8_t		 type;
+	uint8_t		 flags;
+	uint8_t		 rc;		/* if the value is not as it must be */
 	uint32_t	 where;
+	size_t		 off;
+	const char	*bad;
 } prop_info[0x2b] = {
-	[PROP_PAYLOAD_FORMAT] =	{ PT_BYTE, IN(PUBLISH) | PROP_IN_WILL },
-	[PROP_MESSAGE_EXPIRY] =	{ PT_FOUR, IN(PUBLISH) | PROP_IN_WILL },
-	[PROP_CONTENT_TYPE] =	{ PT_UTF8, IN(PUBLISH) | PROP_IN_WILL },
-	[PROP_RESPONSE_TOPIC] =	{ PT_UTF8, IN(PUBLISH) | PROP_IN_WILL },
-	[PROP_CORRELATION_DATA] = { PT_BINARY, IN(PUBLISH) | PROP_IN_WILL },
-	[PROP_SUBSCRIPTION_ID] = { PT_VARINT, IN(PUBLISH) | IN(SUBSCRIBE) },
-	[PROP_SESSION_EXPIRY] =	{ PT_FOUR, IN(CONNECT) | IN(CONNACK) |
-				    IN(DISCONNECT) },
-	[PROP_ASSIGNED_CLIENT_ID] = { PT_UTF8, IN(CONNACK) },
-	[PROP_SERVER_KEEP_ALIVE] = { PT_TWO, IN(CONNACK) },
-	[PROP_AUTH_METHOD] =	{ PT_UTF8, IN(CONNECT) | IN(CONNACK) |
-				    IN(AUTH) },
-	[PROP_AUTH_DATA] =	{ PT_BINARY, IN(CONNECT) | IN(CONNACK) |
-				    IN(AUTH) },
-	[PROP_REQUEST_PROBLEM_INFO] = { PT_BYTE, IN(CONNECT) },
-	[PROP_WILL_DELAY] =	{ PT_FOUR, PROP_IN_WILL },
-	[PROP_REQUEST_RESPONSE_INFO] = { PT_BYTE, IN(CONNECT) },
-	[PROP_RESPONSE_INFO] =	{ PT_UTF8, IN(CONNACK) },
-	[PROP_SERVER_REFERENCE] = { PT_UTF8, IN(CONNACK) | IN(DISCONNECT) },
-	[PROP_REASON_STRING] =	{ PT_UTF8, IN(CONNACK) | IN(PUBACK) |
-				    IN(PUBREC) | IN(PUBREL) | IN(PUBCOMP) |
-				    IN(SUBACK) | IN(UNSUBACK) |
-				    IN(DISCONNECT) | IN(AUTH) },
-	[PROP_RECEIVE_MAXIMUM] = { PT_TWO, IN(CONNECT) | IN(CONNACK) },
-	[PROP_TOPIC_ALIAS_MAXIMUM] = { PT_TWO, IN(CONNECT) | IN(CONNACK) },
-	[PROP_TOPIC_ALIAS] =	{ PT_TWO, IN(PUBLISH) },
-	[PROP_MAXIMUM_QOS] =	{ PT_BYTE, IN(CONNACK) },
-	[PROP_RETAIN_AVAILABLE] = { PT_BYTE, IN(CONNACK) },
-	[PROP_USER_PROPERTY] =	{ PT_PAIR, IN(CONNECT) | IN(CONNACK) |
-				    IN(PUBLISH) | PROP_IN_WILL | IN(PUBACK) |
-				    IN(PUBREC) | IN(PUBREL) | IN(PUBCOMP) |
-				    IN(SUBSCRIBE) | IN(SUBACK) |
-				    IN(UNSUBSCRIBE) | IN(UNSUBACK) |
-				    IN(DISCONNECT) | IN(AUTH) },
-	[PROP_MAXIMUM_PACKET_SIZE] = { PT_FOUR, IN(CONNECT) | IN(CONNACK) },
-	[PROP_WILDCARD_SUB_AVAILABLE] = { PT_BYTE, IN(CONNACK) },
-	[PROP_SUB_ID_AVAILABLE] = { PT_BYTE, IN(CONNACK) },
-	[PROP_SHARED_SUB_AVAILABLE] = { PT_BYTE, IN(CONNACK) },
+	[PROP_PAYLOAD_FORMAT] =	{ PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(PUBLISH) | PROP_IN_WILL, PF(payload_format),
+	    "property value out of range" },
+	[PROP_MESSAGE_EXPIRY] =	{ PT_FOUR, 0, 0,
+	    IN(PUBLISH) | PROP_IN_WILL, PF(message_expiry), NULL },
+	[PROP_CONTENT_TYPE] =	{ PT_UTF8, 0, 0,
+	    IN(PUBLISH) | PROP_IN_WILL, PF(content_type), NULL },
+	[PROP_RESPONSE_TOPIC] =	{ PT_UTF8, P_TOPIC, RC_PROTOCOL_ERROR,
+	    IN(PUBLISH) | PROP_IN_WILL, PF(response_topic),
+	    "bad response topic" },
+	[PROP_CORRELATION_DATA] = { PT_BINARY, 0, 0,
+	    IN(PUBLISH) | PROP_IN_WILL, PF(correlation_data), NULL },
+	[PROP_SUBSCRIPTION_ID] = { PT_VARINT, P_NONZERO, RC_PROTOCOL_ERROR,
+	    IN(PUBLISH) | IN(SUBSCRIBE), PF(sub_id),
+	    "subscription identifier 0" },
+	[PROP_SESSION_EXPIRY] =	{ PT_FOUR, 0, 0,
+	    IN(CONNECT) | IN(CONNACK) | IN(DISCONNECT), PF(session_expiry),
+	    NULL },
+	[PROP_ASSIGNED_CLIENT_ID] = { PT_UTF8, 0, 0,
+	    IN(CONNACK), PF(assigned_client_id), NULL },
+	[PROP_SERVER_KEEP_ALIVE] = { PT_TWO, 0, 0,
+	    IN(CONNACK), PF(server_keep_alive), NULL },
+	[PROP_AUTH_METHOD] =	{ PT_UTF8, 0, 0,
+	    IN(CONNECT) | IN(CONNACK) | IN(AUTH), PF(auth_method), NULL },
+	[PROP_AUTH_DATA] =	{ PT_BINARY, 0, 0,
+	    IN(CONNECT) | IN(CONNACK) | IN(AUTH), PF(auth_data), NULL },
+	[PROP_REQUEST_PROBLEM_INFO] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNECT), PF(request_problem_info),
+	    "property value out of range" },
+	[PROP_WILL_DELAY] =	{ PT_FOUR, 0, 0,
+	    PROP_IN_WILL, PF(will_delay), NULL },
+	[PROP_REQUEST_RESPONSE_INFO] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNECT), PF(request_response_info),
+	    "property value out of range" },
+	[PROP_RESPONSE_INFO] =	{ PT_UTF8, 0, 0,
+	    IN(CONNACK), PF(response_info), NULL },
+	[PROP_SERVER_REFERENCE] = { PT_UTF8, 0, 0,
+	    IN(CONNACK) | IN(DISCONNECT), PF(server_reference), NULL },
+	[PROP_REASON_STRING] =	{ PT_UTF8, 0, 0,
+	    IN(CONNACK) | IN(PUBACK) | IN(PUBREC) | IN(PUBREL) |
+	    IN(PUBCOMP) | IN(SUBACK) | IN(UNSUBACK) | IN(DISCONNECT) |
+	    IN(AUTH), PF(reason_string), NULL },
+	[PROP_RECEIVE_MAXIMUM] = { PT_TWO, P_NONZERO, RC_PROTOCOL_ERROR,
+	    IN(CONNECT) | IN(CONNACK), PF(receive_maximum),
+	    "receive maximum of 0" },
+	[PROP_TOPIC_ALIAS_MAXIMUM] = { PT_TWO, 0, 0,
+	    IN(CONNECT) | IN(CONNACK), PF(topic_alias_maximum), NULL },
+	[PROP_TOPIC_ALIAS] =	{ PT_TWO, P_NONZERO, RC_TOPIC_ALIAS_INVALID,
+	    IN(PUBLISH), PF(topic_alias), "topic alias 0" },
+	[PROP_MAXIMUM_QOS] =	{ PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNACK), PF(maximum_qos), "bad maximum QoS" },
+	[PROP_RETAIN_AVAILABLE] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNACK), PF(retain_available),
+	    "property value out of range" },
+	[PROP_USER_PROPERTY] =	{ PT_PAIR, 0, 0,
+	    IN(CONNECT) | IN(CONNACK) | IN(PUBLISH) | PROP_IN_WILL |
+	    IN(PUBACK) | IN(PUBREC) | IN(PUBREL) | IN(PUBCOMP) |
+	    IN(SUBSCRIBE) | IN(SUBACK) | IN(UNSUBSCRIBE) | IN(UNSUBACK) |
+	    IN(DISCONNECT) | IN(AUTH), 0, NULL },
+	[PROP_MAXIMUM_PACKET_SIZE] = { PT_FOUR, P_NONZERO, RC_PROTOCOL_ERROR,
+	    IN(CONNECT) | IN(CONNACK), PF(maximum_packet_size),
+	    "maximum packet size of 0" },
+	[PROP_WILDCARD_SUB_AVAILABLE] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNACK), PF(wildcard_sub_available),
+	    "property value out of range" },
+	[PROP_SUB_ID_AVAILABLE] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNACK), PF(sub_id_available),
+	    "property value out of range" },
+	[PROP_SHARED_SUB_AVAILABLE] = { PT_BYTE, P_BOOL, RC_PROTOCOL_ERROR,
+	    IN(CONNACK), PF(shared_sub_available),
+	    "property value out of range" },
 };
 
 #undef IN
+#undef PF
+
+/* Store a numeric property value in the field of its width. */
+static void
+prop_store(struct mqtt_props *pr, const struct prop_info *pi, uint32_t v)
+{
+	uint8_t		*f = (uint8_t *)pr + pi->off;
+	uint16_t	 v16 = v;
+	uint8_t		 v8 = v;
+
+	switch (pi->type) {
+	case PT_BYTE:
+		memcpy(f, &v8, sizeof(v8));
+		break;
+	case PT_TWO:
+		memcpy(f, &v16, sizeof(v16));
+		break;
+	default:
+		memcpy(f, &v, sizeof(v));
+		break;
+	}
+}
 
 /*
  * The properties at `p' (their length first), for a packet of the kind
  * `where' (PROP_IN() or PROP_IN_WILL).  Rejects unknown properties, ones
  * the packet may not carry, repeats, bad values and more than `maxuser'
- * user properties.  *used gets the bytes taken.
+ * user properties.  *used gets the bytes taken.  Each property is
+ * decoded as prop_info says.
  */
 int
 mqtt_decode_props(const uint8_t *p, size_t len, uint32_t where,
     struct mqtt_props *pr, size_t *used, unsigned int maxuser,
     struct mqtt_error *e)
 {
-	struct rd	 r = { p, len }, blk;
-	uint32_t	 plen, id, v32;
-	uint16_t	 v16;
-	uint8_t		 v8;
-	struct mqtt_str	 s, s2;
+	const struct prop_info	*pi;
+	struct rd		 r = { p, len }, blk;
+	uint32_t		 plen, id, v = 0;
+	uint16_t		 v16;
+	uint8_t			 v8;
+	struct mqtt_str		 s, s2;
 
 	memset(pr, 0, sizeof(*pr));
 	if (rd_varint(&r, &plen) == -1)
@@ -428,7 +501,8 @@ mqtt_decode_props(const uint8_t *p, size_t len, uint32_t where,
 		if (rd_varint(&blk, &id) == -1 || id >= sizeof(prop_info) /
 		    sizeof(prop_info[0]) || prop_info[id].type == PT_NONE)
 			FAIL(e, RC_MALFORMED_PACKET, "unknown property");
-		if ((prop_info[id].where & where) == 0)
+		pi = &prop_info[id];
+		if ((pi->where & where) == 0)
 			FAIL(e, RC_PROTOCOL_ERROR,
 			    "property not allowed in this packet");
 		if (PROP_HAS(pr, id) && id != PROP_USER_PROPERTY &&
@@ -436,143 +510,42 @@ mqtt_decode_props(const uint8_t *p, size_t len, uint32_t where,
 		    where == PROP_IN(MQTT_PUBLISH)))
 			FAIL(e, RC_PROTOCOL_ERROR, "property repeated");
 		pr->present |= (uint64_t)1 << id;
-		switch (prop_info[id].type) {
+		switch (pi->type) {
 		case PT_BYTE:
 			if (rd_u8(&blk, &v8) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
 				    "truncated property");
-			if (v8 > 1 && id != PROP_MAXIMUM_QOS)
-				FAIL(e, RC_PROTOCOL_ERROR,
-				    "property value out of range");
-			switch (id) {
-			case PROP_PAYLOAD_FORMAT:
-				pr->payload_format = v8;
-				break;
-			case PROP_REQUEST_PROBLEM_INFO:
-				pr->request_problem_info = v8;
-				break;
-			case PROP_REQUEST_RESPONSE_INFO:
-				pr->request_response_info = v8;
-				break;
-			case PROP_MAXIMUM_QOS:
-				if (v8 > 1)
-					FAIL(e, RC_PROTOCOL_ERROR,
-					    "bad maximum QoS");
-				pr->maximum_qos = v8;
-				break;
-			case PROP_RETAIN_AVAILABLE:
-				pr->retain_available = v8;
-				break;
-			case PROP_WILDCARD_SUB_AVAILABLE:
-				pr->wildcard_sub_available = v8;
-				break;
-			case PROP_SUB_ID_AVAILABLE:
-				pr->sub_id_available = v8;
-				break;
-			case PROP_SHARED_SUB_AVAILABLE:
-				pr->shared_sub_available = v8;
-				break;
-			}
+			v = v8;
 			break;
 		case PT_TWO:
 			if (rd_u16(&blk, &v16) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
 				    "truncated property");
-			switch (id) {
-			case PROP_SERVER_KEEP_ALIVE:
-				pr->server_keep_alive = v16;
-				break;
-			case PROP_RECEIVE_MAXIMUM:
-				if (v16 == 0)
-					FAIL(e, RC_PROTOCOL_ERROR,
-					    "receive maximum of 0");
-				pr->receive_maximum = v16;
-				break;
-			case PROP_TOPIC_ALIAS_MAXIMUM:
-				pr->topic_alias_maximum = v16;
-				break;
-			case PROP_TOPIC_ALIAS:
-				if (v16 == 0)
-					FAIL(e, RC_TOPIC_ALIAS_INVALID,
-					    "topic alias 0");
-				pr->topic_alias = v16;
-				break;
-			}
+			v = v16;
 			break;
 		case PT_FOUR:
-			if (rd_u32(&blk, &v32) == -1)
+			if (rd_u32(&blk, &v) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
 				    "truncated property");
-			switch (id) {
-			case PROP_MESSAGE_EXPIRY:
-				pr->message_expiry = v32;
-				break;
-			case PROP_SESSION_EXPIRY:
-				pr->session_expiry = v32;
-				break;
-			case PROP_WILL_DELAY:
-				pr->will_delay = v32;
-				break;
-			case PROP_MAXIMUM_PACKET_SIZE:
-				if (v32 == 0)
-					FAIL(e, RC_PROTOCOL_ERROR,
-					    "maximum packet size of 0");
-				pr->maximum_packet_size = v32;
-				break;
-			}
 			break;
 		case PT_VARINT:
-			if (rd_varint(&blk, &v32) == -1)
+			if (rd_varint(&blk, &v) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
 				    "bad variable byte integer");
-			if (v32 == 0)
-				FAIL(e, RC_PROTOCOL_ERROR,
-				    "subscription identifier 0");
-			pr->sub_id = v32;
 			break;
 		case PT_UTF8:
-			if (rd_bin(&blk, &s) == -1)
-				FAIL(e, RC_MALFORMED_PACKET,
-				    "truncated property");
-			if (!mqtt_utf8_valid(s.p, s.len))
-				FAIL(e, RC_MALFORMED_PACKET,
-				    "property is not valid UTF-8");
-			switch (id) {
-			case PROP_CONTENT_TYPE:
-				pr->content_type = s;
-				break;
-			case PROP_RESPONSE_TOPIC:
-				if (!mqtt_topic_valid(s.p, s.len, UINT32_MAX))
-					FAIL(e, RC_PROTOCOL_ERROR,
-					    "bad response topic");
-				pr->response_topic = s;
-				break;
-			case PROP_ASSIGNED_CLIENT_ID:
-				pr->assigned_client_id = s;
-				break;
-			case PROP_AUTH_METHOD:
-				pr->auth_method = s;
-				break;
-			case PROP_RESPONSE_INFO:
-				pr->response_info = s;
-				break;
-			case PROP_SERVER_REFERENCE:
-				pr->server_reference = s;
-				break;
-			case PROP_REASON_STRING:
-				pr->reason_string = s;
-				break;
-			}
-			break;
 		case PT_BINARY:
 			if (rd_bin(&blk, &s) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
 				    "truncated property");
-			if (id == PROP_CORRELATION_DATA)
-				pr->correlation_data = s;
-			else
-				pr->auth_data = s;
-			break;
+			if (pi->type == PT_UTF8 && !mqtt_utf8_valid(s.p, s.len))
+				FAIL(e, RC_MALFORMED_PACKET,
+				    "property is not valid UTF-8");
+			if ((pi->flags & P_TOPIC) &&
+			    !mqtt_topic_valid(s.p, s.len, UINT32_MAX))
+				FAIL(e, pi->rc, pi->bad);
+			memcpy((uint8_t *)pr + pi->off, &s, sizeof(s));
+			continue;
 		case PT_PAIR:
 			if (rd_bin(&blk, &s) == -1 || rd_bin(&blk, &s2) == -1)
 				FAIL(e, RC_MALFORMED_PACKET,
@@ -584,8 +557,12 @@ mqtt_decode_props(const uint8_t *p, size_t len, uint32_t where,
 			if (++pr->nuser > maxuser)
 				FAIL(e, RC_QUOTA_EXCEEDED,
 				    "too many user properties");
-			break;
+			continue;
 		}
+		if (((pi->flags & P_BOOL) && v > 1) ||
+		    ((pi->flags & P_NONZERO) && v == 0))
+			FAIL(e, pi->rc, pi->bad);
+		prop_store(pr, pi, v);
 	}
 	return 0;
 }
@@ -648,37 +625,6 @@ mqtt_props_strip(const struct mqtt_str *block, uint64_t skip, uint8_t *out)
 		n += r.p - start;
 	}
 	return n;
-}
-
-/*
- * Walk the user properties of a property block: `cur' starts as the block
- * and is advanced.  Returns 1 with the next name and value, 0 at the end.
- * The block must have passed mqtt_decode_props().
- */
-int
-mqtt_user_next(struct mqtt_str *cur, struct mqtt_str *name,
-    struct mqtt_str *value)
-{
-	struct rd	 r = { cur->p, cur->len };
-	uint32_t	 id;
-
-	while (r.left > 0) {
-		if (rd_varint(&r, &id) == -1 || id >= sizeof(prop_info) /
-		    sizeof(prop_info[0]))
-			break;
-		if (prop_info[id].type == PT_PAIR) {
-			if (rd_bin(&r, name) == -1 || rd_bin(&r, value) == -1)
-				break;
-			cur->p = r.p;
-			cur->len = r.left;
-			return 1;
-		}
-		if (prop_skip(&r, id) == -1)
-			break;
-	}
-	cur->p = r.p;
-	cur->len = 0;
-	return 0;
 }
 
 int
@@ -1048,6 +994,72 @@ put_str_prop(uint8_t *p, uint8_t id, const char *s, size_t len)
 	p += mqtt_put_u16(p, len);
 	memcpy(p, s, len);
 	return p + len;
+}
+
+/* The lengths of a PUBLISH; -1 if it cannot be encoded at all. */
+int
+mqtt_publish_size(const struct mqtt_publish_out *po,
+    struct mqtt_publish_len *pl)
+{
+	uint64_t	 rl, plen = 0;
+	uint8_t		 i;
+
+	if (po->v5) {
+		if (po->has_expiry)
+			plen += 5;
+		for (i = 0; i < po->nsubids; i++)
+			plen += 1 + mqtt_varint_size(po->subids[i]);
+		plen += po->props_len;
+		if (plen > MQTT_MAX_VARINT)
+			return -1;
+	}
+	rl = 2 + (uint64_t)po->topic_len + (po->qos > 0 ? 2 : 0) +
+	    po->payload_len;
+	if (po->v5)
+		rl += mqtt_varint_size(plen) + plen;
+	if (rl > MQTT_MAX_REMAINING)
+		return -1;
+	pl->rl = rl;
+	pl->plen = plen;
+	pl->total = 1 + mqtt_varint_size(rl) + rl;
+	pl->head = pl->total - po->payload_len;
+	return 0;
+}
+
+/*
+ * Write the head of a PUBLISH (all but the payload) at `w', which has
+ * room for pl->head bytes; returns that.
+ */
+size_t
+mqtt_encode_publish_head(uint8_t *w, const struct mqtt_publish_out *po,
+    const struct mqtt_publish_len *pl)
+{
+	uint8_t		*start = w;
+	uint8_t		 i;
+
+	*w++ = MQTT_PUBLISH << 4 | (po->dup ? 0x08 : 0) | po->qos << 1 |
+	    (po->retain ? 1 : 0);
+	w += mqtt_varint_encode(w, pl->rl);
+	w += mqtt_put_u16(w, po->topic_len);
+	memcpy(w, po->topic, po->topic_len);
+	w += po->topic_len;
+	if (po->qos > 0)
+		w += mqtt_put_u16(w, po->packet_id);
+	if (po->v5) {
+		w += mqtt_varint_encode(w, pl->plen);
+		if (po->has_expiry) {
+			*w++ = PROP_MESSAGE_EXPIRY;
+			w += mqtt_put_u32(w, po->expiry);
+		}
+		for (i = 0; i < po->nsubids; i++) {
+			*w++ = PROP_SUBSCRIPTION_ID;
+			w += mqtt_varint_encode(w, po->subids[i]);
+		}
+		if (po->props_len > 0)
+			memcpy(w, po->props, po->props_len);
+		w += po->props_len;
+	}
+	return w - start;
 }
 
 int
