@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -187,8 +188,21 @@ def version_of(kind, build):
 PERF_EVENTS = [("syscalls", "raw_syscalls:sys_enter"),
                ("wakeups", "syscalls:sys_enter_epoll_wait"),
                ("wakeups", "syscalls:sys_enter_epoll_pwait"),
-               ("segments", "net:net_dev_queue"),
                ("switches", "context-switches")]
+
+
+def segments_out(port):
+    """TCP segments sent so far on the broker's side of its clients'
+    connections (pure ACKs included), from ss; None without ss."""
+    try:
+        r = subprocess.run(["ss", "-tinH", "state", "established",
+                            "( sport = :%d )" % port],
+                           capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if r.returncode != 0:
+        return None
+    return sum(int(m) for m in re.findall(r"\bsegs_out:(\d+)", r.stdout))
 
 
 def perf_start(pids, out):
@@ -245,7 +259,7 @@ def run_pubsub(bench, broker, args, timeout=120, perf=False):
                          text=True)
     cpu0 = cpu1 = None
     result = None
-    pp = None
+    pp = segs0 = counts = None
     pout = os.path.join(broker.dir, "perf.out")
     for line in p.stdout:
         line = line.strip()
@@ -253,9 +267,14 @@ def run_pubsub(bench, broker, args, timeout=120, perf=False):
             cpu0 = cpu_seconds(pids)
             if perf:
                 pp = perf_start(pids, pout)
+                segs0 = segments_out(broker.port)
         elif line == "measure-end":
             cpu1 = cpu_seconds(pids)
             counts = perf_stop(pp, pout)
+            if perf and segs0 is not None and counts is not None:
+                segs1 = segments_out(broker.port)
+                if segs1 is not None:
+                    counts["segments"] = segs1 - segs0
         elif line.startswith("{"):
             result = json.loads(line)
     p.wait(timeout)
@@ -561,6 +580,16 @@ def per_delivery(r, key):
     return "-" if v is None else "%.2f" % v
 
 
+def counts(r):
+    return "/".join(per_delivery(r, k)
+                    for k in ("syscalls", "wakeups", "segments"))
+
+
+def rss(r):
+    return "%.0f (%.0f)" % (r["rss_peak_kib"] / 1024,
+                            r["rss_start_kib"] / 1024)
+
+
 def floor_multiple(res):
     """brokerd's CPU per delivery as a multiple of the floor's."""
     b, f = res.get("brokerd", {}), res.get("floor", {})
@@ -621,114 +650,73 @@ def report(results, conn_rows, build, elapsed, tls_rows=(),
                "floor's.")
     out.append("- The run took %.0f s." % elapsed)
 
-    closed = [r for r in results if r[0] == "closed"]
-    rate = [r for r in results if r[0] == "rate"]
-    opn = [r for r in results if r[0] == "open"]
-    if closed:
-        out.append("")
-        out.append("## Closed loop")
-        out.append("")
-        out.append("At most %d deliveries in flight between publish and "
-                   "receipt in the whole run (%d for 16 KiB messages), "
-                   "refilled as they arrive; a publish to 64 subscribers "
-                   "counts 64.  The floor keeps no in-flight window: at "
-                   "QoS 1 and 2 a broker sends one subscriber at most 64 "
-                   "messages before it acknowledges them (both brokers' "
-                   "setting here), so in fan-in its multiple is the cost "
-                   "of that window, not of the broker's code." % (
-                       WINDOW[64], WINDOW[16384]))
-        out.append("")
-        out.append("| scenario | brokerd msg/s | mosquitto msg/s "
-                   "| brokerd msg/cpu-s | mosquitto msg/cpu-s | ratio "
-                   "| floor msg/cpu-s | x floor "
-                   "| brokerd p50/p99 us | mosquitto p50/p99 us "
-                   "| brokerd lost/dup | mosquitto lost/dup |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:"
-                   "|---:|---:|")
-        for _, name, res in closed:
+    sections = (
+        ("closed", "Closed loop",
+         "At most %d deliveries in flight between publish and receipt in "
+         "the whole run (%d for 16 KiB messages), refilled as they "
+         "arrive; a publish to 64 subscribers counts 64.  The floor keeps "
+         "no in-flight window: at QoS 1 and 2 a broker sends one "
+         "subscriber at most 64 messages before it acknowledges them "
+         "(both brokers' setting here), so in fan-in its multiple is the "
+         "cost of that window, not of the broker's code." % (
+             WINDOW[64], WINDOW[16384]),
+         ["brokerd msg/s", "mosquitto msg/s", "brokerd msg/cpu-s",
+          "mosquitto msg/cpu-s", "ratio", "floor msg/cpu-s", "x floor",
+          "brokerd p50/p99 us", "mosquitto p50/p99 us",
+          "brokerd lost/dup", "mosquitto lost/dup"],
+         lambda res, b, m: [
+             fmt(b["delivered_per_sec"]), fmt(m["delivered_per_sec"]),
+             fmt(b["per_cpu"]), fmt(m["per_cpu"]),
+             ratio(b["per_cpu"], m["per_cpu"]) + spread(res),
+             fmt(res["floor"]["per_cpu"]), floor_multiple(res),
+             latency(b), latency(m), lostdup(b), lostdup(m)]),
+        ("rate", "Fixed rates",
+         "Publishes spread evenly in time (message g of the run is sent "
+         "at g/rate seconds).  sys, waits, segs: per delivery, the "
+         "system calls and epoll waits of all broker processes (perf's "
+         "tracepoint counters) and the TCP segments the broker sent to "
+         "its clients, pure ACKs included (ss), in a second, 1-second "
+         "run.",
+         ["brokerd msg/cpu-s", "mosquitto msg/cpu-s", "ratio",
+          "floor msg/cpu-s", "x floor", "brokerd p50/p99 us",
+          "mosquitto p50/p99 us", "brokerd sys/waits/segs",
+          "mosquitto sys/waits/segs", "brokerd lost/dup",
+          "mosquitto lost/dup"],
+         lambda res, b, m: [
+             fmt(b["per_cpu"]), fmt(m["per_cpu"]),
+             ratio(b["per_cpu"], m["per_cpu"]) + spread(res),
+             fmt(res["floor"]["per_cpu"]), floor_multiple(res),
+             latency(b), latency(m), counts(b), counts(m), lostdup(b),
+             lostdup(m)]),
+        ("open", "Overload (open loop)",
+         "Publishers send as fast as TCP takes it (QoS 1 and 2: 64 in "
+         "flight each), faster than the subscribers read: this is what "
+         "each broker does when it cannot keep up - what it delivers, "
+         "what it drops, how much memory it grows to - not how fast it "
+         "is.  QoS 0 messages a broker cannot pass on are dropped by "
+         "design.  Peak RSS: the sum of the processes' VmHWM, in MiB (at "
+         "the start in brackets).",
+         ["brokerd msg/s", "mosquitto msg/s", "brokerd p50/p99 us",
+          "mosquitto p50/p99 us", "brokerd lost/dup", "mosquitto lost/dup",
+          "brokerd peak RSS", "mosquitto peak RSS"],
+         lambda res, b, m: [
+             fmt(b["delivered_per_sec"]), fmt(m["delivered_per_sec"]),
+             latency(b), latency(m), lostdup(b), lostdup(m), rss(b),
+             rss(m)]))
+    for key, title, intro, columns, cells in sections:
+        rows = [r for r in results if r[0] == key]
+        if not rows:
+            continue
+        out += ["", "## " + title, "", intro, "",
+                "| scenario | %s |" % " | ".join(columns),
+                "|---|%s|" % "|".join("---:" for _ in columns)]
+        for _, name, res in rows:
             e = errors(res)
             if e:
                 out.append("| %s | error: %s |" % (name, e))
                 continue
-            b, m, f = res["brokerd"], res["mosquitto"], res["floor"]
-            out.append("| %s | %s | %s | %s | %s | %s%s | %s | %s | %s "
-                       "| %s | %s | %s |" % (
-                           name, fmt(b["delivered_per_sec"]),
-                           fmt(m["delivered_per_sec"]), fmt(b["per_cpu"]),
-                           fmt(m["per_cpu"]),
-                           ratio(b["per_cpu"], m["per_cpu"]), spread(res),
-                           fmt(f["per_cpu"]), floor_multiple(res),
-                           latency(b), latency(m), lostdup(b),
-                           lostdup(m)))
-    if rate:
-        out.append("")
-        out.append("## Fixed rates")
-        out.append("")
-        out.append("Publishes spread evenly in time (message g of the run "
-                   "is sent at g/rate seconds).  sys, waits, segs: system "
-                   "calls, epoll waits and TCP segments sent per "
-                   "delivery, all broker processes (perf's tracepoint "
-                   "counters in a second, 1-second run).")
-        out.append("")
-        out.append("| scenario | brokerd msg/cpu-s | mosquitto msg/cpu-s "
-                   "| ratio | floor msg/cpu-s | x floor "
-                   "| brokerd p50/p99 us | mosquitto p50/p99 us "
-                   "| brokerd sys/waits/segs | mosquitto sys/waits/segs "
-                   "| brokerd lost/dup | mosquitto lost/dup |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:"
-                   "|---:|---:|")
-        for _, name, res in rate:
-            e = errors(res)
-            if e:
-                out.append("| %s | error: %s |" % (name, e))
-                continue
-            b, m, f = res["brokerd"], res["mosquitto"], res["floor"]
-            out.append("| %s | %s | %s | %s%s | %s | %s | %s | %s "
-                       "| %s/%s/%s | %s/%s/%s | %s | %s |" % (
-                           name, fmt(b["per_cpu"]), fmt(m["per_cpu"]),
-                           ratio(b["per_cpu"], m["per_cpu"]), spread(res),
-                           fmt(f["per_cpu"]), floor_multiple(res),
-                           latency(b), latency(m),
-                           per_delivery(b, "syscalls"),
-                           per_delivery(b, "wakeups"),
-                           per_delivery(b, "segments"),
-                           per_delivery(m, "syscalls"),
-                           per_delivery(m, "wakeups"),
-                           per_delivery(m, "segments"),
-                           lostdup(b), lostdup(m)))
-    if opn:
-        out.append("")
-        out.append("## Overload (open loop)")
-        out.append("")
-        out.append("Publishers send as fast as TCP takes it (QoS 1 and 2: "
-                   "64 in flight each), faster than the subscribers read: "
-                   "this is what each broker does when it cannot keep up "
-                   "- what it delivers, what it drops, how much memory it "
-                   "grows to - not how fast it is.  QoS 0 messages a "
-                   "broker cannot pass on are dropped by design.  Peak "
-                   "RSS: the sum of the processes' VmHWM, in MiB (at the "
-                   "start in brackets).")
-        out.append("")
-        out.append("| scenario | brokerd msg/s | mosquitto msg/s "
-                   "| brokerd p50/p99 us | mosquitto p50/p99 us "
-                   "| brokerd lost/dup | mosquitto lost/dup "
-                   "| brokerd peak RSS | mosquitto peak RSS |")
-        out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for _, name, res in opn:
-            e = errors(res)
-            if e:
-                out.append("| %s | error: %s |" % (name, e))
-                continue
-            b, m = res["brokerd"], res["mosquitto"]
-            out.append("| %s | %s | %s | %s | %s | %s | %s | %.0f (%.0f) "
-                       "| %.0f (%.0f) |" % (
-                           name, fmt(b["delivered_per_sec"]),
-                           fmt(m["delivered_per_sec"]), latency(b),
-                           latency(m), lostdup(b), lostdup(m),
-                           b["rss_peak_kib"] / 1024,
-                           b["rss_start_kib"] / 1024,
-                           m["rss_peak_kib"] / 1024,
-                           m["rss_start_kib"] / 1024))
+            out.append("| %s | %s |" % (name, " | ".join(
+                cells(res, res["brokerd"], res["mosquitto"]))))
     if conn_rows:
         out.append("")
         out.append("| idle connections | brokerd connects/s "
