@@ -623,6 +623,9 @@ def report(results, conn_rows, build, elapsed, tls_rows=(),
                        "; each row run %d times, the median shown, the "
                        "range of the ratio in brackets" % load["repeat"]
                        if load["repeat"] > 1 else ""))
+        if float(load["start"].split()[0]) > os.cpu_count() / 2:
+            out.append("- The machine was busy with other work when this "
+                       "ran: these figures are indicative.")
     out.append("- %s; %s" % (version_of("brokerd", build),
                              version_of("mosquitto", build)))
     out.append("- Both on 127.0.0.1 in the same run, alternating; "
