@@ -217,7 +217,7 @@ SAN_ENV		 = BROKERD_SANITIZE=1 \
 		   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 endif
 
-integration-tests: all $(BUILD)/bench/mqttbench
+integration-tests: all $(BUILD)/bench/mqttbench $(BUILD)/bench/floor
 	@$(SAN_ENV) /usr/bin/python3 tests/integration/run.py --build $(BUILD)
 
 # libFuzzer targets, built with clang into build/fuzz.
@@ -279,8 +279,15 @@ $(BUILD)/bench/mqttbench: tests/bench/mqttbench.c
 	$(CC) -O2 -g $(WARNINGS) $(OS_CPPFLAGS) $(PKG_CFLAGS) -o $@ $< \
 	    $(PKG_LIBS) $$($(PKG_CONFIG) --libs libssl libcrypto)
 
+# The simplest relay, for the kernel's cost per delivery (the floor row).
+$(BUILD)/bench/floor: tests/bench/floor.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARNINGS) $(OS_CPPFLAGS) $(PKG_CFLAGS) -o $@ $< \
+	    $(PKG_LIBS)
+
 bench: test-deps
-	@$(MAKE) --no-print-directory all $(BUILD)/bench/mqttbench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/mqttbench \
+	    $(BUILD)/bench/floor
 	@/usr/bin/python3 tests/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 # ---------------------------------------------------------------------

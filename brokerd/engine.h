@@ -214,7 +214,6 @@ struct session {
 	struct dring		 inflight;	/* in order of sending */
 	uint32_t		 nflight;	/* not DLV_FREE */
 	uint64_t		 flight_bytes;
-	uint8_t			*pidmap;	/* packet ids in use */
 	uint16_t		 next_pid;
 	struct dring		 queue;
 	uint64_t		 queue_bytes;

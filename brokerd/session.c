@@ -164,28 +164,36 @@ dlv_release(struct delivery *d)
 	d->subids = NULL;
 }
 
-static void
-pid_free(struct session *s, uint16_t pid)
+static int
+pid_in_flight(const struct session *s, uint16_t pid)
 {
-	s->pidmap[pid >> 3] &= ~(1 << (pid & 7));
+	const struct delivery	*d;
+	uint32_t		 i;
+
+	for (i = 0; i < s->inflight.count; i++) {
+		d = dring_at(&s->inflight, i);
+		if (d->state != DLV_FREE && d->pid == pid)
+			return 1;
+	}
+	return 0;
 }
 
-/* The next packet identifier not in flight to this client. */
+/*
+ * The next packet identifier not in flight to this client.  They are
+ * handed out in turn, so the one after the last is nearly always free;
+ * looking through the window (max inflight, like every acknowledgement
+ * does) costs less than a bitmap of 8 KiB per session.
+ */
 static uint16_t
 pid_alloc(struct session *s)
 {
 	uint16_t	 pid;
 
-	if (s->pidmap == NULL && (s->pidmap = calloc(1, 65536 / 8)) == NULL)
-		fatal(NULL);
-	for (;;) {
+	do {
 		pid = s->next_pid++;
 		if (s->next_pid == 0)
 			s->next_pid = 1;
-		if ((s->pidmap[pid >> 3] & (1 << (pid & 7))) == 0)
-			break;
-	}
-	s->pidmap[pid >> 3] |= 1 << (pid & 7);
+	} while (pid_in_flight(s, pid));
 	return pid;
 }
 
@@ -248,8 +256,6 @@ session_clear(struct session *s)
 	s->nflight = 0;
 	s->flight_bytes = 0;
 	s->queue_bytes = 0;
-	free(s->pidmap);
-	s->pidmap = NULL;
 	free(s->rel);
 	s->rel = NULL;
 	s->nrel = s->relcap = 0;
@@ -314,10 +320,12 @@ flight_send(struct session *s, const struct delivery *from)
 {
 	struct delivery	*d;
 	struct pub	 p;
+	uint16_t	 pid;
 
+	pid = pid_alloc(s);
 	d = dring_push(&s->inflight);
 	*d = *from;
-	d->pid = pid_alloc(s);
+	d->pid = pid;
 	d->state = DLV_PUBLISHED;
 	s->nflight++;
 	s->flight_bytes += msg_size(d->m);
@@ -449,7 +457,6 @@ flight_finish(struct session *s, struct delivery *d)
 	s->nflight--;
 	s->flight_bytes -= msg_size(d->m);
 	engine_stats.inflight--;
-	pid_free(s, d->pid);
 	dlv_release(d);
 	d->state = DLV_FREE;
 }

@@ -22,9 +22,24 @@
  * j % T): fan-in is P=16 S=1 T=1, fan-out P=1 S=64 T=1, pairs P=S=T=100.
  * Every payload starts with the publisher, its sequence number and the
  * time it was sent, so each subscriber measures latency, and counts loss,
- * duplicates and reordering per publisher.  Publishers send as fast as
- * the broker takes it (a window of QoS 1/2 messages in flight), or at a
- * fixed total rate; with -c the subscribers keep their sessions (clean
+ * duplicates and reordering per publisher.  Publishers send in one of
+ * three ways:
+ *
+ * - closed loop (-L N): at most N deliveries are in flight between
+ *   publish and receipt in the whole run (a publish to a topic with k
+ *   subscribers counts k), refilled round robin as messages arrive, as a
+ *   streaming application sends; QoS 1/2 publishers also keep their own
+ *   window (-W).  A delivery not made in LOSS_MS is written off, so a
+ *   broker that drops messages does not close the window for good.
+ * - at a fixed total rate (-r): message g of the run is due at g/rate
+ *   seconds, from publisher g % P, so publishes are spread evenly in
+ *   time, not sent in bursts (an independent client each would do the
+ *   same).
+ * - open loop ("firehose", neither): as fast as the broker takes it, a
+ *   window of QoS 1/2 messages in flight, QoS 0 as fast as TCP allows:
+ *   publishers outrun subscribers, which measures overload.
+ *
+ * With -c the subscribers keep their sessions (clean
  * session 0; MQTT 5: an hour's session expiry), which makes a broker with
  * persistence store their messages.  The measured window is announced on stdout with the
  * lines "measure-start" and "measure-end" (so a driver can read the
@@ -65,6 +80,15 @@
 #define WBUF_MAX	(4 * 1024 * 1024)
 #define HDR_LEN		24	/* publisher, sequence, send time */
 #define NBUCKET		4096
+#define LOSS_MS		1000	/* closed loop: a delivery is written off */
+#define CONNECT_BATCH	256	/* connections set up at once */
+
+/* Closed loop: one publish, not yet received by every subscriber. */
+struct pend {
+	uint64_t	 seq;
+	uint64_t	 t;
+	uint32_t	 left;
+};
 
 struct client {
 	int		 fd;
@@ -81,6 +105,7 @@ struct client {
 	size_t		 wlen;
 	size_t		 wcap;
 	int		 wantw;
+	int		 dirty;		/* on the flush list */
 	/* publisher */
 	uint64_t	 seq;		/* next to send */
 	uint64_t	 sent;
@@ -89,6 +114,9 @@ struct client {
 	uint32_t	 inflight;
 	uint16_t	 next_pid;
 	uint64_t	 sent_at_start;	/* measure window bookkeeping */
+	uint64_t	 due;		/* fixed rate: messages due so far */
+	struct pend	*ring;		/* closed loop: publishes in flight */
+	uint64_t	 tail;		/* the oldest of them */
 	/* subscriber: per publisher, a bitmap of the sequences seen */
 	uint8_t		**seen;
 	uint64_t	*seen_cap;
@@ -121,14 +149,23 @@ static int		 nready;	/* connected (and subscribed) */
 static int		 want_ready;	/* what the set-up waits for */
 static int		 conns_mode;
 static SSL_CTX		*tls;
+static struct client	**flushq;	/* clients with output to write */
+static int		 nflushq;
+static uint64_t		 rate_next;	/* fixed rate: next message due */
+static uint32_t		 e2e_window;	/* closed loop: deliveries */
+static uint64_t		 e2e_out;	/* ... in flight now */
+static uint64_t		 e2e_written_off;
+static uint32_t		 e2e_ring;	/* ring size, a power of two */
+static int		 e2e_rr;	/* next publisher to send */
+static int		*subs_on;	/* subscribers per topic */
 
 static __dead2 void
 usage(void)
 {
 	fprintf(stderr, "usage: mqttbench [-ct] [-p port] [-P pubs] [-S subs] "
 	    "[-T topics] [-q qos]\n"
-	    "\t[-s size] [-V 4|5] [-W window] [-d seconds] [-w warmup] "
-	    "[-r rate]\n"
+	    "\t[-s size] [-V 4|5] [-W window] [-d seconds] [-w warmup]\n"
+	    "\t[-r rate | -L deliveries] [-B addresses]\n"
 	    "       mqttbench [-p port] [-t] -n connections [-B addresses]\n");
 	exit(1);
 }
@@ -200,6 +237,10 @@ wput(struct client *c, const void *p, size_t len)
 	}
 	memcpy(c->wbuf + c->wlen, p, len);
 	c->wlen += len;
+	if (!c->dirty) {
+		c->dirty = 1;
+		flushq[nflushq++] = c;
+	}
 }
 
 static size_t
@@ -312,8 +353,88 @@ send_publish(struct client *c)
 	memcpy(payload + 16, &t, 8);
 	wput(c, hdr, p - hdr);
 	wput(c, payload, psize);
+	if (e2e_window > 0) {
+		struct pend	*pe = &c->ring[c->seq & (e2e_ring - 1)];
+
+		pe->seq = c->seq;
+		pe->t = t;
+		pe->left = subs_on[c->topic];
+		e2e_out += pe->left;
+	}
 	c->seq++;
 	c->sent++;
+}
+
+/* Closed loop: resolved publishes leave the ring. */
+static void
+e2e_advance(struct client *c, uint64_t now)
+{
+	struct pend	*pe;
+
+	while (c->tail < c->seq) {
+		pe = &c->ring[c->tail & (e2e_ring - 1)];
+		if (pe->left > 0) {
+			if (now == 0 || now - pe->t < LOSS_MS * 1000000ULL)
+				break;
+			/* Not delivered in time: lost, release the window. */
+			e2e_out -= pe->left;
+			e2e_written_off += pe->left;
+			pe->left = 0;
+		}
+		c->tail++;
+	}
+}
+
+/* Closed loop: subscriber got (pub, seq) for the first time. */
+static void
+e2e_release(uint32_t pub, uint64_t seq)
+{
+	struct client	*c = &clients[nsub + pub];
+	struct pend	*pe = &c->ring[seq & (e2e_ring - 1)];
+
+	if (pe->seq != seq || pe->left == 0)
+		return;		/* written off already */
+	pe->left--;
+	e2e_out--;
+	if (pe->left == 0 && seq == c->tail)
+		e2e_advance(c, 0);
+}
+
+/* Can publisher c send one more message now? */
+static int
+can_send(struct client *c)
+{
+	if (!c->pub || !c->connected || stopped)
+		return 0;
+	if (qos > 0 && c->inflight >= (uint32_t)window)
+		return 0;
+	if (e2e_window > 0 && (e2e_out + subs_on[c->topic] > e2e_window ||
+	    c->seq - c->tail >= e2e_ring))
+		return 0;
+	return 1;
+}
+
+/* Closed loop: fill the window, one message per publisher per pass. */
+static void
+e2e_pump(void)
+{
+	int	 i, sent, passes = 0;
+
+	if (stopped)
+		return;
+	do {
+		sent = 0;
+		for (i = 0; i < npub; i++) {
+			struct client	*c = &clients[nsub + e2e_rr];
+
+			e2e_rr = (e2e_rr + 1) % npub;
+			if (can_send(c) && (qos > 0 || c->wlen < 64 * 1024)) {
+				send_publish(c);
+				sent++;
+			} else if (e2e_out + 1 > e2e_window)
+				return;
+		}
+	} while (sent > 0 && ++passes < 64);
 }
 
 static void
@@ -400,7 +521,8 @@ pump(struct client *c)
 {
 	int	 n = 0;
 
-	if (!c->pub || !c->connected || stopped || rate > 0)
+	if (!c->pub || !c->connected || stopped || rate > 0 ||
+	    e2e_window > 0)
 		return;
 	if (qos == 0) {
 		/* Keep a few packets queued, no more. */
@@ -412,7 +534,8 @@ pump(struct client *c)
 	}
 }
 
-static void
+/* 1 if this subscriber had not seen (pub, seq) before. */
+static int
 seen_mark(struct client *c, uint32_t pub, uint64_t seq)
 {
 	uint64_t	 cap;
@@ -429,7 +552,7 @@ seen_mark(struct client *c, uint32_t pub, uint64_t seq)
 	}
 	if (c->seen[pub][seq / 8] & (1 << (seq % 8))) {
 		c->dups++;
-		return;
+		return 0;
 	}
 	c->seen[pub][seq / 8] |= 1 << (seq % 8);
 	if (c->last[pub] != UINT64_MAX && seq < c->last[pub])
@@ -437,6 +560,7 @@ seen_mark(struct client *c, uint32_t pub, uint64_t seq)
 	else
 		c->last[pub] = seq;
 	c->recv++;
+	return 1;
 }
 
 static void
@@ -468,8 +592,10 @@ got_publish(struct client *c, uint8_t first, const uint8_t *p, size_t len)
 		memcpy(&pub, p + i, 4);
 		memcpy(&seq, p + i + 8, 8);
 		memcpy(&t, p + i + 16, 8);
-		if (pub < (uint32_t)npub)
-			seen_mark(c, pub, seq);
+		if (pub < (uint32_t)npub &&
+		    pub % ntopic == (uint32_t)c->topic &&
+		    seen_mark(c, pub / ntopic, seq) && e2e_window > 0)
+			e2e_release(pub, seq);
 		now = now_ns();
 		if (measuring && !stopped && now >= t_start) {
 			recv_in_window++;
@@ -535,6 +661,9 @@ got_packet(struct client *c, uint8_t first, const uint8_t *p, size_t len)
 			c->refused++;
 		else
 			c->acked++;
+		/* A fixed rate: what was held back by the window. */
+		while (rate > 0 && c->sent < c->due && can_send(c))
+			send_publish(c);
 		break;
 	case 5:		/* PUBREC */
 		if (version == 5 && len > 2 && p[2] >= 0x80) {
@@ -689,17 +818,63 @@ add_client(struct client *c, int src)
 	flush_client(c);
 }
 
+/* A fixed rate: hand out what is due by now; when the next is due. */
+static uint64_t
+rate_schedule(uint64_t now)
+{
+	struct client	*c;
+	double		 step = 1e9 / rate;
+	uint64_t	 due;
+
+	for (;;) {
+		due = rate_start + (uint64_t)(rate_next * step);
+		if (due > now)
+			return due;
+		c = &clients[nsub + rate_next % npub];
+		rate_next++;
+		c->due++;
+		while (c->sent < c->due && can_send(c))
+			send_publish(c);
+	}
+}
+
+/* Write what was gathered this turn, once per client. */
+static void
+flush_all(void)
+{
+	int	 i, n = nflushq;
+
+	nflushq = 0;
+	for (i = 0; i < n; i++) {
+		flushq[i]->dirty = 0;
+		flush_client(flushq[i]);
+	}
+}
+
 /* Run the loop for `ns' nanoseconds, or until `done' says so. */
 static void
 loop(uint64_t ns, int (*done)(void))
 {
 	struct epoll_event	 ev[256];
-	uint64_t		 end = now_ns() + ns, t, due, start;
-	int			 n, i, tmo;
+	struct timespec		 ts;
+	uint64_t		 end = now_ns() + ns, t, wake, last_scan = 0;
+	int			 n, i;
 
 	while ((t = now_ns()) < end && (done == NULL || !done())) {
-		tmo = rate > 0 ? 1 : (int)((end - t) / 1000000) + 1;
-		n = epoll_wait(epfd, ev, 256, tmo);
+		wake = end;
+		if (rate > 0 && rate_start != 0 && !stopped) {
+			wake = rate_schedule(t);
+			if (wake > end)
+				wake = end;
+			flush_all();
+		}
+		t = now_ns();
+		wake = wake > t ? wake - t : 0;
+		ts.tv_sec = wake / 1000000000;
+		ts.tv_nsec = wake % 1000000000;
+		n = epoll_pwait2(epfd, ev, 256, &ts, NULL);
+		if (n == -1 && errno != EINTR)
+			err(1, "epoll_pwait2");
 		for (i = 0; i < n; i++) {
 			struct client	*c = ev[i].data.ptr;
 
@@ -708,29 +883,24 @@ loop(uint64_t ns, int (*done)(void))
 			if (ev[i].events & EPOLLOUT)
 				flush_client(c);
 		}
-		/* A fixed rate: each publisher sends what is due. */
-		if (rate > 0 && rate_start != 0 && !stopped) {
-			start = now_ns();
-			for (i = 0; i < nclients; i++) {
-				struct client	*c = &clients[i];
-
-				if (!c->pub || !c->connected)
-					continue;
-				due = (uint64_t)((start - rate_start) / 1e9 *
-				    rate / npub);
-				while (c->sent < due && (qos == 0 ||
-				    c->inflight < (uint32_t)window))
-					send_publish(c);
-			}
-		}
 		/* Idle connections: each flushed its CONNECT already. */
-		if (conns_mode)
+		if (conns_mode) {
+			flush_all();
 			continue;
-		for (i = 0; i < nclients; i++) {
-			pump(&clients[i]);
-			if (clients[i].wlen > 0)
-				flush_client(&clients[i]);
 		}
+		if (e2e_window > 0 && !stopped && rate_start != 0) {
+			t = now_ns();
+			/* Write off what is overdue, now and then. */
+			if (t - last_scan > 10000000) {
+				last_scan = t;
+				for (i = 0; i < npub; i++)
+					e2e_advance(&clients[nsub + i], t);
+			}
+			e2e_pump();
+		} else if (rate == 0)
+			for (i = nsub; i < nclients; i++)
+				pump(&clients[i]);
+		flush_all();
 	}
 }
 
@@ -756,39 +926,52 @@ run_pubsub(void)
 {
 	uint64_t	 expect = 0, got = 0, dups = 0, reord = 0, lost;
 	uint64_t	 sent = 0, acked = 0, refused = 0, t0;
-	int		 i, j, subs_on;
+	int		 i, j, k;
 	double		 secs;
 
 	nclients = npub + nsub;
-	if ((clients = calloc(nclients, sizeof(*clients))) == NULL)
+	if ((clients = calloc(nclients, sizeof(*clients))) == NULL ||
+	    (flushq = calloc(nclients, sizeof(*flushq))) == NULL ||
+	    (subs_on = calloc(ntopic, sizeof(*subs_on))) == NULL)
 		err(1, NULL);
-	for (i = 0; i < nsub; i++) {
+	for (e2e_ring = 1; e2e_window > 0 && e2e_ring <= e2e_window;)
+		e2e_ring *= 2;
+	/* Subscribers first, then publishers, a batch at a time. */
+	for (i = 0; i < nclients; i++) {
 		struct client	*c = &clients[i];
 
-		c->idx = i;
-		c->topic = i % ntopic;
-		if ((c->seen = calloc(npub, sizeof(*c->seen))) == NULL ||
-		    (c->seen_cap = calloc(npub, sizeof(uint64_t))) == NULL ||
-		    (c->last = calloc(npub, sizeof(uint64_t))) == NULL)
-			err(1, NULL);
-		for (j = 0; j < npub; j++)
-			c->last[j] = UINT64_MAX;
+		if (i < nsub) {
+			c->idx = i;
+			c->topic = i % ntopic;
+			subs_on[c->topic]++;
+			/* It hears publishers topic, topic + T, ... */
+			k = (npub - c->topic + ntopic - 1) / ntopic;
+			if (k < 1)
+				k = 1;
+			if ((c->seen = calloc(k, sizeof(*c->seen))) == NULL ||
+			    (c->seen_cap = calloc(k, sizeof(uint64_t))) ==
+			    NULL ||
+			    (c->last = calloc(k, sizeof(uint64_t))) == NULL)
+				err(1, NULL);
+			for (j = 0; j < k; j++)
+				c->last[j] = UINT64_MAX;
+		} else {
+			c->pub = 1;
+			c->idx = i - nsub;
+			c->topic = c->idx % ntopic;
+			if (e2e_window > 0 && (c->ring = calloc(e2e_ring,
+			    sizeof(*c->ring))) == NULL)
+				err(1, NULL);
+		}
 		add_client(c, i);
+		if (i + 1 == nsub || i + 1 == nclients ||
+		    (i + 1) % CONNECT_BATCH == 0) {
+			want_ready = i + 1;
+			loop(30ULL * 1000000000, all_connected);
+			if (!all_connected())
+				errx(1, "not every client connected");
+		}
 	}
-	want_ready = nsub;
-	loop(10ULL * 1000000000, all_connected);
-	for (i = 0; i < npub; i++) {
-		struct client	*c = &clients[nsub + i];
-
-		c->pub = 1;
-		c->idx = i;
-		c->topic = i % ntopic;
-		add_client(c, nsub + i);
-	}
-	want_ready = nclients;
-	loop(10ULL * 1000000000, all_connected);
-	if (!all_connected())
-		errx(1, "not every client connected");
 	if (qos > 0 && broker_recv_max < (uint32_t)window)
 		window = broker_recv_max;
 	/* A fixed rate counts from here, not from the first connect. */
@@ -813,15 +996,11 @@ run_pubsub(void)
 	for (i = 0; i < npub; i++) {
 		struct client	*p = &clients[nsub + i];
 
-		subs_on = 0;
-		for (j = 0; j < nsub; j++)
-			if (clients[j].topic == p->topic)
-				subs_on++;
 		sent += p->sent;
 		acked += p->acked;
 		refused += p->refused;
 		/* QoS 0 counts what was sent; 1 and 2 what was accepted. */
-		expect += (qos == 0 ? p->sent : p->acked) * subs_on;
+		expect += (qos == 0 ? p->sent : p->acked) * subs_on[p->topic];
 	}
 	for (j = 0; j < nsub; j++) {
 		got += clients[j].recv;
@@ -837,7 +1016,8 @@ run_pubsub(void)
 	    "\"expected\": %llu, \"received\": %llu, \"lost\": %llu, "
 	    "\"duplicates\": %llu, \"reordered\": %llu, "
 	    "\"p50_us\": %llu, \"p99_us\": %llu, \"latency_samples\": %llu, "
-	    "\"drain_ms\": %.0f}\n",
+	    "\"drain_ms\": %.0f, \"mode\": \"%s\", \"window\": %u, "
+	    "\"written_off\": %llu}\n",
 	    qos, psize, npub, nsub, ntopic, version,
 	    tls != NULL ? "true" : "false", secs,
 	    recv_in_window / secs, (unsigned long long)recv_in_window,
@@ -847,7 +1027,9 @@ run_pubsub(void)
 	    (unsigned long long)dups, (unsigned long long)reord,
 	    (unsigned long long)percentile(0.50),
 	    (unsigned long long)percentile(0.99), (unsigned long long)nlat,
-	    (now_ns() - t0) / 1e6);
+	    (now_ns() - t0) / 1e6,
+	    e2e_window > 0 ? "closed" : rate > 0 ? "rate" : "open",
+	    e2e_window, (unsigned long long)e2e_written_off);
 }
 
 static int
@@ -865,7 +1047,8 @@ run_conns(void)
 
 	nclients = nconns;
 	conns_mode = 1;
-	if ((clients = calloc(nclients, sizeof(*clients))) == NULL)
+	if ((clients = calloc(nclients, sizeof(*clients))) == NULL ||
+	    (flushq = calloc(nclients, sizeof(*flushq))) == NULL)
 		err(1, NULL);
 	t0 = now_ns();
 	/* Connect in batches, so the listen queue does not overflow. */
@@ -906,8 +1089,9 @@ main(int argc, char *argv[])
 	uint32_t	 r;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "B:cd:h:n:P:p:q:r:S:s:T:tV:W:w:")) !=
+	while ((ch = getopt(argc, argv, "B:cd:h:L:n:P:p:q:r:S:s:T:tV:W:w:")) !=
 	    -1) {
+		errstr = NULL;
 		switch (ch) {
 		case 'c':
 			persist = 1;
@@ -920,6 +1104,9 @@ main(int argc, char *argv[])
 			break;
 		case 'h':
 			host = optarg;
+			break;
+		case 'L':
+			e2e_window = strtonum(optarg, 1, 1000000, &errstr);
 			break;
 		case 'n':
 			nconns = strtonum(optarg, 1, 1000000, &errstr);
@@ -964,7 +1151,11 @@ main(int argc, char *argv[])
 		default:
 			usage();
 		}
+		if (errstr != NULL)
+			errx(1, "-%c %s: %s", ch, optarg, errstr);
 	}
+	if (rate > 0 && e2e_window > 0)
+		errx(1, "-r and -L exclude each other");
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
