@@ -26,6 +26,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -57,6 +58,8 @@ static int		parent_verbosity(const struct brokerd_conf *);
 static void		parent_check_dirs(const struct brokerd_conf *);
 static void		parent_check_parents(const char *);
 static void		parent_self(const char *, char *, size_t);
+static int64_t		parent_control_group(const struct brokerd_conf *);
+static void		parent_log_verbose(struct proc *, uint32_t, int);
 
 static __dead void
 usage(void)
@@ -74,7 +77,8 @@ main(int argc, char *argv[])
 	char			 self[PATH_MAX];
 	struct rlimit		 rl;
 	const char		*role = NULL, *argv0 = argv[0];
-	int			 ch, debug = 0, noaction = 0, fd;
+	int64_t			 group;
+	int			 ch, debug = 0, noaction = 0, fd, mfd = -1;
 
 	while ((ch = getopt(argc, argv, "D:df:nvx:")) != -1) {
 		switch (ch) {
@@ -139,7 +143,10 @@ main(int argc, char *argv[])
 	parent_check_dirs(brokerd_conf);
 	log_setsink(NULL, parent_fatal_cleanup);
 	listener_bind_all(brokerd_conf);
-	fd = listener_bind_control(brokerd_conf->control);
+	group = parent_control_group(brokerd_conf);
+	fd = listener_bind_control(brokerd_conf->control, (gid_t)group);
+	if (brokerd_conf->monitor[0] != '\0')
+		mfd = listener_bind_monitor(brokerd_conf->monitor);
 
 	/* Enough descriptors for the engine and tlsproxy to inherit. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -167,7 +174,16 @@ main(int argc, char *argv[])
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
-	ipc_send(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, fd);
+	ipc_begin(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, 2);
+	ipc_put_bool(procs[PROC_ENGINE].chan, 0);
+	ipc_put_int(procs[PROC_ENGINE].chan, group);
+	ipc_end(procs[PROC_ENGINE].chan, fd);
+	if (mfd != -1) {
+		ipc_begin(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, 2);
+		ipc_put_bool(procs[PROC_ENGINE].chan, 1);
+		ipc_put_int(procs[PROC_ENGINE].chan, group);
+		ipc_end(procs[PROC_ENGINE].chan, mfd);
+	}
 	proc_broadcast(IPC_CONF_END);
 
 	evtimer_set(&ready_timer, parent_ready_timeout, NULL);
@@ -198,6 +214,43 @@ parent_self(const char *argv0, char *self, size_t size)
 		fatalx("start brokerd with an absolute path");
 	if (strlcpy(self, buf, size) >= size)
 		fatalx("path too long");
+}
+
+/* The gid of the control group, or -1 if there is none. */
+static int64_t
+parent_control_group(const struct brokerd_conf *conf)
+{
+	struct group	*gr;
+
+	if (conf->control_group[0] == '\0')
+		return -1;
+	if ((gr = getgrnam(conf->control_group)) == NULL)
+		fatalx("control group %s does not exist", conf->control_group);
+	return gr->gr_gid;
+}
+
+/*
+ * brokerctl log verbose|brief: debug logging in every process, or back
+ * to the configured level (as if brokerd had been started without -v).
+ */
+static void
+parent_log_verbose(struct proc *p, uint32_t id, int verbose)
+{
+	char	 msg[64];
+	int	 level;
+
+	verbose_flag = verbose;
+	level = parent_verbosity(brokerd_conf);
+	log_setverbose(level);
+	proc_broadcast_verbose(level);
+	log_info("log level %s, asked by brokerctl", level > 0 ? "debug" :
+	    level == 0 ? "info" : "warning");
+	snprintf(msg, sizeof(msg), "log level %s", level > 0 ? "debug" :
+	    level == 0 ? "info" : "warning");
+	ipc_begin(p->chan, IPC_CTL_RESULT, id, 2);
+	ipc_put_bool(p->chan, 1);
+	ipc_put_str(p->chan, msg);
+	ipc_end(p->chan, -1);
 }
 
 /* -v raises the level of the configuration, never lowers it. */
@@ -323,6 +376,16 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 		ipc_put_bool(p->chan, ok);
 		ipc_put_str(p->chan, line);
 		ipc_end(p->chan, -1);
+		break;
+	case IPC_CTL_LOG_VERBOSE:
+		if (p->type != PROC_ENGINE)
+			fatalx("IPC_CTL_LOG_VERBOSE from %s", name);
+		parent_log_verbose(p, msg->hdr.id, ipc_get_bool(msg, 0));
+		break;
+	case IPC_CTL_SHOW_PROCESSES:
+		if (p->type != PROC_ENGINE)
+			fatalx("IPC_CTL_SHOW_PROCESSES from %s", name);
+		procinfo_send(p->chan, msg->hdr.id, brokerd_conf);
 		break;
 	case IPC_READY:
 		if (p->ready)

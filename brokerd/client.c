@@ -71,6 +71,7 @@ client_error(struct conn *c, uint8_t reason, const char *why)
 		return;
 	if (reason != RC_KEEP_ALIVE_TIMEOUT)
 		engine_stats.protocol_errors++;
+	c->reason = reason;
 	conn_log(c, LOG_NOTICE, "%s (%s)", why, mqtt_reason_name(reason));
 	if (c->state == CONN_ACTIVE && packet_disconnect(c, reason) == 0)
 		conn_linger(c);
@@ -475,6 +476,10 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 	}
 	ka = client_connack(c, &cn, s, present, assigned);
 	c->state = CONN_ACTIVE;
+	c->since = ev_now();
+	if (cn.has_username && (c->user = strndup((const char *)cn.username.p,
+	    cn.username.len)) == NULL)
+		fatal(NULL);
 	engine_stats.clients++;
 	conn_keepalive_set(c, ka);
 	conn_log(c, LOG_DEBUG, "connected, MQTT %s, session %s",
@@ -486,9 +491,12 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 	conn_resume(c);
 }
 
-/* The connection went away: its session goes on without it, or ends. */
+/*
+ * The connection went away (`why', if the socket broke): its session goes
+ * on without it, or ends.
+ */
 void
-client_gone(struct conn *c, int graceful)
+client_gone(struct conn *c, int graceful, const char *why)
 {
 	struct session	*s = c->sess;
 
@@ -496,7 +504,36 @@ client_gone(struct conn *c, int graceful)
 		return;
 	c->sess = NULL;
 	engine_stats.clients--;
+	(void)why;
 	session_detach(s, graceful);
+}
+
+/*
+ * brokerctl disconnect: the client with identifier `id' is disconnected
+ * (MQTT 5: DISCONNECT 0x98, administrative action) and its will goes; with
+ * `end', its session ends too, and a will still waiting goes now.
+ */
+void
+client_kick(const char *id, int end)
+{
+	struct session	*s;
+	struct conn	*c;
+
+	if ((s = session_find(id)) == NULL)
+		return;
+	if ((c = s->conn) != NULL && c->state == CONN_ACTIVE) {
+		conn_log(c, LOG_INFO, "disconnected by the operator");
+		c->reason = RC_ADMINISTRATIVE_ACTION;
+		if (packet_disconnect(c, RC_ADMINISTRATIVE_ACTION) == 0)
+			conn_linger(c);
+		else
+			conn_close(c, "disconnected by the operator");
+	}
+	/* Gone with the connection if its expiry was 0. */
+	if (end && (s = session_find(id)) != NULL && s->conn == NULL) {
+		session_publish_will(s);
+		session_free(s);
+	}
 }
 
 /*
@@ -962,5 +999,6 @@ client_disconnect(struct conn *c, uint8_t first, const uint8_t *p,
 	}
 	/* 0x04: disconnect, but publish the will as if the link broke. */
 	c->graceful = d.reason != RC_DISCONNECT_WITH_WILL;
+	c->reason = d.reason;
 	conn_close(c, NULL);
 }

@@ -128,6 +128,13 @@ conn_listener_add(uint32_t id, int kind, const char *name,
 	TAILQ_INSERT_TAIL(&listeners, l, entry);
 }
 
+/* The listener after `l' (the first if NULL), for listings. */
+struct listener *
+conn_listener_next(struct listener *l)
+{
+	return l == NULL ? TAILQ_FIRST(&listeners) : TAILQ_NEXT(l, entry);
+}
+
 struct listener *
 conn_listener_by_id(uint32_t id)
 {
@@ -223,6 +230,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	buf_secret(&c->rbuf, 1);	/* until the CONNECT is done with */
 	TAILQ_INIT(&c->held);
 	l->nconns++;
+	l->accepted++;
 	engine_stats.conns++;
 	engine_stats.conns_total++;
 	ev_set(&c->ev, fd, conn_io, c);
@@ -259,6 +267,7 @@ listener_accept(int fd, int flags, void *arg)
 			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
 			    "%u connections, refusing more", l->name,
 			    l->o.max_conns);
+			l->refused++;
 			engine_stats.conns_refused++;
 			close(cfd);
 			continue;
@@ -274,6 +283,7 @@ listener_accept(int fd, int flags, void *arg)
 				    "listener %s: %u connections from one "
 				    "address, refusing more", l->name,
 				    l->o.max_conns_addr);
+				l->refused++;
 				engine_stats.conns_refused++;
 				if (ac->count == 0)
 					addr_put(ac);
@@ -294,6 +304,19 @@ conn_by_id(uint32_t id)
 	memset(&key, 0, sizeof(key));
 	key.id = id;
 	return RB_FIND(conn_tree, &conns, &key);
+}
+
+/* The connection with the next id above `id', for listings. */
+struct conn *
+conn_after(uint32_t id)
+{
+	struct conn	 key;
+
+	if (id == UINT32_MAX)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.id = id + 1;
+	return RB_NFIND(conn_tree, &conns, &key);
 }
 
 /* "192.0.2.1:5432", "[2001:db8::1]:5432", or the listener's path. */
@@ -484,6 +507,7 @@ conn_read(struct conn *c)
 		goto fail;
 	c->last_rx = ev_now();
 	engine_stats.bytes_in += n;
+	c->rx_bytes += n;
 	if (want > 0) {
 		buf_commit(&c->rbuf, (size_t)n < want ? (size_t)n : want);
 		if (conn_process_rbuf(c) == -1 || (size_t)n <= want)
@@ -847,6 +871,7 @@ oq_write(struct conn *c)
 		}
 		oq_consume(q, n);
 		engine_stats.bytes_out += n;
+		c->tx_bytes += n;
 	}
 	return 0;
 }
@@ -954,7 +979,7 @@ conn_linger(struct conn *c)
 {
 	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
 		return;
-	client_gone(c, c->graceful);
+	client_gone(c, c->graceful, NULL);
 	c->state = CONN_CLOSING;
 	evtimer_add(&c->timer, LINGER_MS);
 	if (conn_outq(c) == 0) {
@@ -978,7 +1003,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	if (why != NULL)
 		conn_log(c, LOG_DEBUG, "closed: %s", why);
-	client_gone(c, c->graceful);
+	client_gone(c, c->graceful, why);
 	client_free_held(c);
 	c->state = CONN_DEAD;
 	c->l->nconns--;
@@ -991,6 +1016,7 @@ conn_close(struct conn *c, const char *why)
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);
+	free(c->user);
 	buf_free(&c->rbuf);
 	oq_free(c);
 	if (c->onwlist)

@@ -62,6 +62,22 @@ session_find(const char *id)
 	return RB_FIND(session_tree, &sessions, &key);
 }
 
+/* The session after the one named `id' (the first if NULL), for listings. */
+struct session *
+session_after(const char *id)
+{
+	struct session	 key, *s;
+
+	if (id == NULL)
+		return RB_MIN(session_tree, &sessions);
+	memset(&key, 0, sizeof(key));
+	key.id = (char *)(uintptr_t)id;
+	if ((s = RB_NFIND(session_tree, &sessions, &key)) != NULL &&
+	    strcmp(s->id, id) == 0)
+		s = RB_NEXT(session_tree, &sessions, s);
+	return s;
+}
+
 /* Every session ends (for tests, and a clean exit). */
 void
 session_free_all(void)
