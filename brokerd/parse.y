@@ -508,6 +508,7 @@ static struct file *
 pushfile(const char *name)
 {
 	struct file	*nfile;
+	struct stat	 st;
 	int		 depth = 0;
 
 	TAILQ_FOREACH(nfile, &files, entry)
@@ -530,6 +531,17 @@ pushfile(const char *name)
 			yyerror("%s: %s", nfile->name, strerror(errno));
 		else
 			log_warn("%s", nfile->name);
+		free(nfile->name);
+		free(nfile);
+		return NULL;
+	}
+	/* A device or a FIFO could be read for ever. */
+	if (fstat(fileno(nfile->stream), &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (file != NULL)
+			yyerror("%s: not a regular file", nfile->name);
+		else
+			log_warnx("%s: not a regular file", nfile->name);
+		fclose(nfile->stream);
 		free(nfile->name);
 		free(nfile);
 		return NULL;

@@ -965,6 +965,72 @@ mqtt_decode_auth(uint8_t first, const uint8_t *p, size_t len,
 }
 
 /*
+ * What a client reads from a server: CONNACK, SUBACK and UNSUBACK.
+ */
+
+int
+mqtt_decode_connack(uint8_t first, const uint8_t *p, size_t len, int v5,
+    struct mqtt_connack *ca, struct mqtt_error *e)
+{
+	struct rd	 r = { p, len };
+	uint8_t		 flags;
+	size_t		 used;
+
+	memset(ca, 0, sizeof(*ca));
+	if ((first & 0x0f) != 0)
+		FAIL(e, RC_MALFORMED_PACKET, "bad CONNACK flags");
+	if (rd_u8(&r, &flags) == -1 || rd_u8(&r, &ca->reason) == -1)
+		FAIL(e, RC_MALFORMED_PACKET, "truncated CONNACK");
+	if (flags & 0xfe)
+		FAIL(e, RC_MALFORMED_PACKET, "reserved CONNACK flags set");
+	ca->session_present = flags & 0x01;
+	if (ca->session_present && ca->reason != 0)
+		FAIL(e, RC_PROTOCOL_ERROR, "session present on a refusal");
+	if (v5) {
+		if (r.left == 0)
+			FAIL(e, RC_MALFORMED_PACKET, "CONNACK without "
+			    "properties");
+		if (mqtt_decode_props(r.p, r.left, PROP_IN(MQTT_CONNACK),
+		    &ca->props, &used, max_user_props, e) == -1)
+			return -1;
+		r.left -= used;
+	}
+	if (r.left != 0)
+		FAIL(e, RC_MALFORMED_PACKET, "bytes after the CONNACK");
+	return 0;
+}
+
+int
+mqtt_decode_suback(uint8_t first, const uint8_t *p, size_t len, int v5,
+    struct mqtt_suback *sa, struct mqtt_error *e)
+{
+	struct rd	 r = { p, len };
+	size_t		 used;
+	uint8_t		 type = first >> 4;
+
+	memset(sa, 0, sizeof(*sa));
+	if ((first & 0x0f) != 0)
+		FAIL(e, RC_MALFORMED_PACKET, "bad SUBACK flags");
+	if (rd_u16(&r, &sa->packet_id) == -1)
+		FAIL(e, RC_MALFORMED_PACKET, "truncated SUBACK");
+	if (v5) {
+		if (mqtt_decode_props(r.p, r.left, PROP_IN(type), &sa->props,
+		    &used, max_user_props, e) == -1)
+			return -1;
+		r.p += used;
+		r.left -= used;
+	}
+	/* MQTT 3.1.1's UNSUBACK has no codes; everything else one at least. */
+	if (r.left == 0 && !(type == MQTT_UNSUBACK && !v5))
+		FAIL(e, RC_PROTOCOL_ERROR, "no reason codes");
+	if (r.left != 0 && type == MQTT_UNSUBACK && !v5)
+		FAIL(e, RC_MALFORMED_PACKET, "bytes after the UNSUBACK");
+	sa->codes.p = r.p;
+	sa->codes.len = r.left;
+	return 0;
+}
+
+/*
  * Encoding.  Each function appends one packet to `b' and returns 0, or -1
  * if the buffer is at its limit.
  */
@@ -1060,6 +1126,185 @@ mqtt_encode_publish_head(uint8_t *w, const struct mqtt_publish_out *po,
 		w += po->props_len;
 	}
 	return w - start;
+}
+
+static uint8_t *
+put_bin(uint8_t *p, const void *v, size_t len)
+{
+	p += mqtt_put_u16(p, len);
+	if (len > 0)
+		memcpy(p, v, len);
+	return p + len;
+}
+
+/* A CONNECT as a client sends it: MQTT 3.1.1 or 5. */
+int
+mqtt_encode_connect(struct buf *b, const struct mqtt_connect_out *co)
+{
+	uint8_t		 props[32], *p, *start, flags = 0;
+	size_t		 plen = 0, idlen, ulen = 0, wtlen = 0;
+	uint64_t	 rl;
+	int		 v5 = co->version == MQTT_V5;
+
+	if (co->version != MQTT_V311 && !v5)
+		return -1;
+	idlen = strlen(co->client_id);
+	if (co->username != NULL)
+		ulen = strlen(co->username);
+	if (co->will_topic != NULL)
+		wtlen = strlen(co->will_topic);
+	if (idlen > 65535 || ulen > 65535 || wtlen > 65535 ||
+	    co->password_len > 65535 || co->will_payload_len > 65535 ||
+	    co->will_qos > 2)
+		return -1;
+	if (co->clean)
+		flags |= 0x02;
+	if (co->will_topic != NULL)
+		flags |= 0x04 | co->will_qos << 3 | (co->will_retain ? 0x20 : 0);
+	if (co->password != NULL)
+		flags |= 0x40;
+	if (co->username != NULL)
+		flags |= 0x80;
+	if (v5) {
+		p = props;
+		if (co->session_expiry != 0) {
+			*p++ = PROP_SESSION_EXPIRY;
+			p += mqtt_put_u32(p, co->session_expiry);
+		}
+		if (co->receive_maximum != 0) {
+			*p++ = PROP_RECEIVE_MAXIMUM;
+			p += mqtt_put_u16(p, co->receive_maximum);
+		}
+		if (co->maximum_packet_size != 0) {
+			*p++ = PROP_MAXIMUM_PACKET_SIZE;
+			p += mqtt_put_u32(p, co->maximum_packet_size);
+		}
+		if (co->topic_alias_maximum != 0) {
+			*p++ = PROP_TOPIC_ALIAS_MAXIMUM;
+			p += mqtt_put_u16(p, co->topic_alias_maximum);
+		}
+		plen = p - props;
+	}
+	rl = 2 + 4 + 1 + 1 + 2 + 2 + idlen;
+	if (v5)
+		rl += mqtt_varint_size(plen) + plen;
+	if (co->will_topic != NULL)
+		rl += (v5 ? 1 : 0) + 2 + wtlen + 2 + co->will_payload_len;
+	if (co->username != NULL)
+		rl += 2 + ulen;
+	if (co->password != NULL)
+		rl += 2 + co->password_len;
+	if ((p = enc_begin(b, MQTT_CONNECT << 4, rl)) == NULL)
+		return -1;
+	start = b->data + b->wpos;
+	p = put_bin(p, "MQTT", 4);
+	*p++ = co->version;
+	*p++ = flags;
+	p += mqtt_put_u16(p, co->keepalive);
+	if (v5) {
+		p += mqtt_varint_encode(p, plen);
+		memcpy(p, props, plen);
+		p += plen;
+	}
+	p = put_bin(p, co->client_id, idlen);
+	if (co->will_topic != NULL) {
+		if (v5)
+			*p++ = 0;	/* no will properties */
+		p = put_bin(p, co->will_topic, wtlen);
+		p = put_bin(p, co->will_payload, co->will_payload_len);
+	}
+	if (co->username != NULL)
+		p = put_bin(p, co->username, ulen);
+	if (co->password != NULL)
+		p = put_bin(p, co->password, co->password_len);
+	enc_end(b, start, p);
+	return 0;
+}
+
+/*
+ * SUBSCRIBE as a client sends it; `subid', if not 0, is its subscription
+ * identifier (MQTT 5).
+ */
+int
+mqtt_encode_subscribe(struct buf *b, uint16_t pid,
+    const struct mqtt_sub_out *subs, unsigned int n, uint32_t subid, int v5)
+{
+	uint8_t		 props[8], *p, *start;
+	size_t		 plen = 0, len;
+	uint64_t	 rl = 2;
+	unsigned int	 i;
+
+	if (n == 0 || pid == 0 || subid > MQTT_MAX_VARINT)
+		return -1;
+	if (v5) {
+		if (subid != 0) {
+			props[0] = PROP_SUBSCRIPTION_ID;
+			plen = 1 + mqtt_varint_encode(props + 1, subid);
+		}
+		rl += mqtt_varint_size(plen) + plen;
+	}
+	for (i = 0; i < n; i++) {
+		if ((len = strlen(subs[i].filter)) > 65535)
+			return -1;
+		rl += 2 + len + 1;
+	}
+	if (rl > MQTT_MAX_REMAINING ||
+	    (p = enc_begin(b, MQTT_SUBSCRIBE << 4 | 0x02, rl)) == NULL)
+		return -1;
+	start = b->data + b->wpos;
+	p += mqtt_put_u16(p, pid);
+	if (v5) {
+		p += mqtt_varint_encode(p, plen);
+		memcpy(p, props, plen);
+		p += plen;
+	}
+	for (i = 0; i < n; i++) {
+		p = put_bin(p, subs[i].filter, strlen(subs[i].filter));
+		*p++ = v5 ? subs[i].options : SUBOPT_QOS(subs[i].options);
+	}
+	enc_end(b, start, p);
+	return 0;
+}
+
+int
+mqtt_encode_unsubscribe(struct buf *b, uint16_t pid,
+    const char *const *filters, unsigned int n, int v5)
+{
+	uint8_t		*p, *start;
+	size_t		 len;
+	uint64_t	 rl = 2 + (v5 ? 1 : 0);
+	unsigned int	 i;
+
+	if (n == 0 || pid == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if ((len = strlen(filters[i])) > 65535)
+			return -1;
+		rl += 2 + len;
+	}
+	if (rl > MQTT_MAX_REMAINING ||
+	    (p = enc_begin(b, MQTT_UNSUBSCRIBE << 4 | 0x02, rl)) == NULL)
+		return -1;
+	start = b->data + b->wpos;
+	p += mqtt_put_u16(p, pid);
+	if (v5)
+		*p++ = 0;	/* no properties */
+	for (i = 0; i < n; i++)
+		p = put_bin(p, filters[i], strlen(filters[i]));
+	enc_end(b, start, p);
+	return 0;
+}
+
+int
+mqtt_encode_pingreq(struct buf *b)
+{
+	uint8_t	*p, *start;
+
+	if ((p = enc_begin(b, MQTT_PINGREQ << 4, 0)) == NULL)
+		return -1;
+	start = b->data + b->wpos;
+	enc_end(b, start, p);
+	return 0;
 }
 
 int

@@ -257,6 +257,20 @@ struct mqtt_auth {
 	struct mqtt_props props;
 };
 
+/* CONNACK, as a client (a bridge) reads it. */
+struct mqtt_connack {
+	int		 session_present;
+	uint8_t		 reason;	/* MQTT 5 reason, or 3.1.1 code */
+	struct mqtt_props props;
+};
+
+/* SUBACK or UNSUBACK, as a client reads it: one code per filter. */
+struct mqtt_suback {
+	uint16_t	 packet_id;
+	struct mqtt_props props;
+	struct mqtt_str	 codes;
+};
+
 /*
  * What decoding found wrong: a reason code for the DISCONNECT or CONNACK
  * (MQTT 5) and a message for the log.
@@ -300,7 +314,46 @@ int	 mqtt_decode_props(const uint8_t *, size_t, uint32_t,
 size_t	 mqtt_props_strip(const struct mqtt_str *, uint64_t, uint8_t *);
 void	 mqtt_set_max_user_props(unsigned int);
 
+int	 mqtt_decode_connack(uint8_t, const uint8_t *, size_t, int,
+	    struct mqtt_connack *, struct mqtt_error *);
+int	 mqtt_decode_suback(uint8_t, const uint8_t *, size_t, int,
+	    struct mqtt_suback *, struct mqtt_error *);
+
 /* Encoding: each writes one whole packet at the end of a buf. */
+
+/* A CONNECT as a client (a bridge) sends it. */
+struct mqtt_connect_out {
+	uint8_t		 version;		/* MQTT_V311 or MQTT_V5 */
+	int		 clean;
+	uint16_t	 keepalive;
+	const char	*client_id;
+	const char	*username;		/* NULL: none */
+	const uint8_t	*password;		/* NULL: none */
+	size_t		 password_len;
+	const char	*will_topic;		/* NULL: no will */
+	const uint8_t	*will_payload;
+	size_t		 will_payload_len;
+	uint8_t		 will_qos;
+	int		 will_retain;
+	/* MQTT 5; 0: not sent */
+	uint32_t	 session_expiry;
+	uint16_t	 receive_maximum;
+	uint32_t	 maximum_packet_size;
+	uint16_t	 topic_alias_maximum;
+};
+
+/* One filter of a SUBSCRIBE a client sends. */
+struct mqtt_sub_out {
+	const char	*filter;
+	uint8_t		 options;		/* SUBOPT_* and the QoS */
+};
+
+int	 mqtt_encode_connect(struct buf *, const struct mqtt_connect_out *);
+int	 mqtt_encode_subscribe(struct buf *, uint16_t,
+	    const struct mqtt_sub_out *, unsigned int, uint32_t, int);
+int	 mqtt_encode_unsubscribe(struct buf *, uint16_t, const char *const *,
+	    unsigned int, int);
+int	 mqtt_encode_pingreq(struct buf *);
 struct mqtt_connack_info {
 	uint8_t		 reason;
 	int		 session_present;
