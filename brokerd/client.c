@@ -99,6 +99,7 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	uint8_t	 type = first >> 4;
 	int	 v5 = c->version == MQTT_V5;
 
+	engine_stats.packets_in++;
 	if (c->state == CONN_NEW) {
 		client_connect(c, first, p, len);
 		return 0;
@@ -340,6 +341,8 @@ client_takeover(struct session *s, int clean)
 
 	engine_stats.takeovers++;
 	conn_log(old, LOG_INFO, "session taken over");
+	old->reason = RC_SESSION_TAKEN_OVER;
+	sys_event_disconnected(old, 0, NULL);
 	old->sess = NULL;
 	s->conn = NULL;
 	engine_stats.clients--;
@@ -477,14 +480,18 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 	ka = client_connack(c, &cn, s, present, assigned);
 	c->state = CONN_ACTIVE;
 	c->since = ev_now();
+	engine_stats.connects++;
 	if (cn.has_username && (c->user = strndup((const char *)cn.username.p,
 	    cn.username.len)) == NULL)
 		fatal(NULL);
 	engine_stats.clients++;
+	if (engine_stats.clients > engine_stats.clients_max)
+		engine_stats.clients_max = engine_stats.clients;
 	conn_keepalive_set(c, ka);
 	conn_log(c, LOG_DEBUG, "connected, MQTT %s, session %s",
 	    cn.version == MQTT_V5 ? "5" : cn.version == MQTT_V311 ?
 	    "3.1.1" : "3.1", present ? "resumed" : "new");
+	sys_event_connected(c, cn.clean, present);
 	client_pending_free(c);
 	if (present)
 		session_resend(s);
@@ -502,9 +509,9 @@ client_gone(struct conn *c, int graceful, const char *why)
 
 	if (s == NULL)
 		return;
+	sys_event_disconnected(c, graceful, why);
 	c->sess = NULL;
 	engine_stats.clients--;
-	(void)why;
 	session_detach(s, graceful);
 }
 
@@ -657,6 +664,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 			    (uint64_t)pb.props.message_expiry * 1000;
 	}
 	engine_stats.msgs_in++;
+	engine_stats.pub_bytes_in += pub.payload_len;
 	/* Behind held messages: keep the order of the client's messages. */
 	if (pb.qos > 0 && c->nheld > 0) {
 		client_hold(c, &pub, pb.packet_id);
@@ -923,6 +931,7 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		}
 		topic_subscribe(s, se.filter.p, se.filter.len, opts, id, &sub,
 		    &existed);
+		sys_event_subscribed(c, sub);
 		codes[n++] = qos;
 		/* Retained messages: not for shared subscriptions. */
 		if (!shared && (SUBOPT_RH(opts) == 0 ||
@@ -965,9 +974,12 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 			codes[n++] = RC_TOPIC_FILTER_INVALID;
 			continue;
 		}
-		codes[n++] = session_unsubscribe(c->sess, se.filter.p,
-		    se.filter.len) == 0 ? RC_SUCCESS :
-		    RC_NO_SUBSCRIPTION_EXISTED;
+		if (session_unsubscribe(c->sess, se.filter.p,
+		    se.filter.len) == 0) {
+			codes[n++] = RC_SUCCESS;
+			sys_event_unsubscribed(c, se.filter.p, se.filter.len);
+		} else
+			codes[n++] = RC_NO_SUBSCRIPTION_EXISTED;
 	}
 	packet_suback(c, MQTT_UNSUBACK, sb.packet_id, codes, n);
 }

@@ -138,6 +138,7 @@ engine_main(int debug)
 void
 engine_turn_end(void)
 {
+	sys_flush();
 	client_retry_held();
 	conn_flush_all();
 	ipc_flush_pending();
@@ -158,6 +159,7 @@ engine_start(void)
 		fatalx("IPC_START before IPC_ENGINE_CONF");
 	conn_listeners_start();
 	control_start();
+	sys_start();
 }
 
 /* The settings, at start and after each reload. */
@@ -167,6 +169,7 @@ engine_configure(const struct engine_conf *c)
 	econf = *c;
 	mqtt_set_max_user_props(c->max_user_properties);
 	engine_configured = 1;
+	sys_configure();
 }
 
 /* Ask authd about a CONNECT; the answer is client_verdict(). */
@@ -227,6 +230,16 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "control.connections", s->ctl_conns);
 	control_stat(chan, "control.refused", s->ctl_refused);
 	control_stat(chan, "control.errors", s->ctl_errors);
+	control_stat(chan, "packets.received", s->packets_in);
+	control_stat(chan, "packets.sent", s->packets_out);
+	control_stat(chan, "payload.bytes.received", s->pub_bytes_in);
+	control_stat(chan, "payload.bytes.sent", s->pub_bytes_out);
+	control_stat(chan, "clients.total", s->connects);
+	control_stat(chan, "clients.maximum", s->clients_max);
+	control_stat(chan, "sessions.expired", s->sessions_expired);
+	control_stat(chan, "subscriptions.shared", s->shared_subscriptions);
+	control_stat(chan, "events", s->events);
+	control_stat(chan, "events.dropped", s->events_dropped);
 }
 
 void

@@ -336,6 +336,16 @@ struct engine_stats {
 	uint64_t		 held_total;
 	uint64_t		 ctl_refused;	/* control: not allowed */
 	uint64_t		 ctl_errors;	/* control: protocol errors */
+	uint64_t		 packets_in;	/* MQTT packets of any type */
+	uint64_t		 packets_out;
+	uint64_t		 pub_bytes_in;	/* PUBLISH payloads */
+	uint64_t		 pub_bytes_out;
+	uint64_t		 connects;	/* CONNECTs accepted */
+	uint64_t		 clients_max;	/* most connected at once */
+	uint64_t		 sessions_expired;
+	uint64_t		 shared_subscriptions;
+	uint64_t		 events;	/* $SYS/broker/events/ */
+	uint64_t		 events_dropped;
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -465,6 +475,19 @@ int		 retain_set(struct pub *);
 void		 retain_free_all(void);
 void		 retain_match(const uint8_t *, size_t,
 		    void (*)(struct msg *, void *), void *);
+
+/* sys.c */
+void		 sys_start(void);
+void		 sys_configure(void);
+void		 sys_flush(void);
+void		 sys_free_all(void);
+void		 sys_event_connected(const struct conn *, int, int);
+void		 sys_event_disconnected(const struct conn *, int,
+		    const char *);
+void		 sys_event_expired(const struct session *);
+void		 sys_event_subscribed(const struct conn *, const struct sub *);
+void		 sys_event_unsubscribed(const struct conn *, const uint8_t *,
+		    size_t);
 
 /* control.c */
 /* A process of brokerd, as the parent describes it (IPC_CTL_PROCESS). */

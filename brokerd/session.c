@@ -684,6 +684,8 @@ session_timer(void *arg)
 	if (s->will_at != 0 && now >= s->will_at)
 		session_publish_will(s);
 	if (s->expires_at != 0 && now >= s->expires_at) {
+		engine_stats.sessions_expired++;
+		sys_event_expired(s);
 		/* The session ends: a will still waiting goes now. */
 		session_publish_will(s);
 		session_free(s);

@@ -388,6 +388,7 @@ topic_subscribe(struct session *s, const uint8_t *f, size_t len,
 		sub->idx = sub->group->n;
 		ptr_append((void ***)&sub->group->members, &sub->group->n,
 		    &sub->group->cap, sub);
+		engine_stats.shared_subscriptions++;
 	} else {
 		n = topic_node(f, len);
 		sub->idx = n->nsubs;
@@ -410,6 +411,7 @@ topic_remove_sub(struct sub *sub)
 	struct tnode	*n = sub->node;
 
 	if (g != NULL) {
+		engine_stats.shared_subscriptions--;
 		g->members[sub->idx] = g->members[--g->n];
 		g->members[sub->idx]->idx = sub->idx;
 		if (g->next >= g->n)

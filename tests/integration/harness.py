@@ -147,6 +147,9 @@ class Broker:
             'control socket "%s"' % self.control,
             'datadir "%s"' % self.datadir,
             'chroot "%s"' % self.chroot,
+            # $SYS adds retained messages and traffic that most tests do
+            # not expect; those about $SYS turn it on.
+            "sys interval 0",
         ]
         anon = " allow anonymous" if self.anonymous else ""
         if self.listen is not None:
