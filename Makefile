@@ -73,14 +73,14 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
 		   common/process.c common/mqtt.c common/settings.c \
-		   common/conf.c \
+		   common/conf.c common/httpreq.c \
 		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
 		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
-		   brokerd/sys.c \
+		   brokerd/sys.c brokerd/metrics.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c

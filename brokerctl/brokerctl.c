@@ -74,6 +74,7 @@ static void	print_sub(struct ipc_msg *);
 static void	print_retained(struct ipc_msg *);
 static void	print_listener(struct ipc_msg *);
 static void	print_process(struct ipc_msg *);
+static void	print_text(struct ipc_msg *);
 
 static const struct verb verbs[] = {
 	{ { "show", "clients" }, ARG_OPT, "[client-id]",
@@ -97,6 +98,9 @@ static const struct verb verbs[] = {
 	{ { "show", "processes" }, ARG_NONE, "",
 	    IPC_CTL_SHOW_PROCESSES, IPC_CTL_PROCESS, SHAPE_LIST, 0,
 	    print_process, "the processes: users, roots, sandboxes, memory" },
+	{ { "show", "metrics" }, ARG_NONE, "",
+	    IPC_CTL_SHOW_METRICS, IPC_CTL_TEXT, SHAPE_TEXT, 0, print_text,
+	    "the metrics, in Prometheus's text format" },
 	{ { "disconnect" }, ARG_CLIENT_S, "client-id [-s]",
 	    IPC_CTL_DISCONNECT, IPC_NONE, SHAPE_RESULT, 0, NULL,
 	    "disconnect a client (-s: and end its session)" },
@@ -746,6 +750,35 @@ print_process(struct ipc_msg *msg)
 	printf("%-9.*s %7llu %-12.*s %-18.*s %-28.*s %7s %7.2fs\n", S(0),
 	    (unsigned long long)ipc_get_uint(msg, 1), S(3), S(4), S(5),
 	    human(ipc_get_uint(msg, 6)), (ut + st) / 1000.0);
+}
+
+static void
+print_text(struct ipc_msg *msg)
+{
+	const char	*s;
+	size_t		 len;
+
+	s = ipc_get_str(msg, 0, &len);
+	if (json) {
+		if (nrecords == 0)
+			printf("{\"format\": \"prometheus-text-0.0.4\", "
+			    "\"text\": \"");
+		/* One string over many records: the quotes stay open. */
+		while (len > 0) {
+			unsigned char	 c = *s++;
+
+			len--;
+			if (c == '"' || c == '\\')
+				printf("\\%c", c);
+			else if (c == '\n')
+				printf("\\n");
+			else if (c < 0x20 || c == 0x7f)
+				printf("\\u%04x", c);
+			else
+				putchar(c);
+		}
+	} else
+		fwrite(s, 1, len, stdout);
 }
 
 /* IPC_CTL_END: close what the records opened, print the message. */

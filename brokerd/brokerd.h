@@ -37,6 +37,7 @@
 #define BROKERD_DATADIR		"/var/db/brokerd"
 #define BROKERD_CHROOT		"/var/empty"
 #define BROKERD_PORT		1883
+#define BROKERD_METRICS_PORT	9234	/* as mosquitto-exporter's */
 
 #define USER_NAME_MAX		64
 #define READY_TIMEOUT		10000	/* ms for the children to be ready */

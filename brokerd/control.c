@@ -53,6 +53,7 @@
 #define CTL_CHUNK	(64 * 1024)	/* bytes queued per turn */
 #define CTL_BUDGET	4096		/* objects looked at per turn */
 #define CTL_STR_MAX	16384		/* of a string in a record */
+#define CTL_TEXT_MAX	16384		/* of a piece of text */
 #define CTL_PREVIEW	64		/* bytes of a retained payload */
 #define CTL_REQUEST_MS	5000		/* to send a whole request */
 #define CTL_STALL_MS	60000		/* to read a chunk of the reply */
@@ -87,6 +88,7 @@ struct ctl_conn {
 	struct msg		**snap;		/* show retained */
 	size_t			 nsnap, isnap, snapcap;
 	uint32_t		 query;		/* processes, of the parent */
+	struct buf		 text;		/* show metrics */
 };
 
 struct ctl_query {
@@ -287,6 +289,7 @@ control_reset(struct ctl_conn *c)
 		msg_unref(c->snap[i]);
 	free(c->snap);
 	c->snap = NULL;
+	buf_free(&c->text);
 	c->nsnap = c->isnap = c->snapcap = 0;
 	if (c->query != 0)
 		control_cancel_processes(c->query);
@@ -676,6 +679,35 @@ ctl_procs_done(void *arg, const struct ctl_proc *p, size_t n)
 	control_done(cc, "");
 }
 
+/* show metrics: the text, a piece a record. */
+static int
+ctl_next_text(struct ctl_conn *cc)
+{
+	size_t	 n = buf_len(&cc->text);
+
+	if (n == 0)
+		return CTL_DONE;
+	if (n > CTL_TEXT_MAX)
+		n = CTL_TEXT_MAX;
+	ipc_begin(cc->chan, IPC_CTL_TEXT, 0, 1);
+	ipc_put_strn(cc->chan, (const char *)buf_ptr(&cc->text), n);
+	ipc_end(cc->chan, -1);
+	buf_consume(&cc->text, n);
+	return CTL_MORE;
+}
+
+static void
+ctl_metrics_done(void *arg, const struct ctl_proc *p, size_t n)
+{
+	struct ctl_conn	*cc = arg;
+
+	cc->query = 0;
+	buf_init(&cc->text, 16 * 1024 * 1024);
+	metrics_format(&cc->text, p, n);
+	cc->next = ctl_next_text;
+	control_produce(cc);
+}
+
 /* A request that changes something: may this connection? */
 static int
 ctl_may_change(struct ctl_conn *c, const char *what)
@@ -807,11 +839,16 @@ ctl_request(struct ctl_conn *c, struct ipc_msg *msg)
 
 		while ((l = conn_listener_next(l)) != NULL)
 			ctl_listener(c, l, "mqtt");
+		while ((l = metrics_listener_next(l)) != NULL)
+			ctl_listener(c, l, "metrics");
 		control_done(c, "");
 		return;
 	}
 	case IPC_CTL_SHOW_PROCESSES:
 		c->query = control_ask_processes(ctl_procs_done, c);
+		return;
+	case IPC_CTL_SHOW_METRICS:
+		c->query = control_ask_processes(ctl_metrics_done, c);
 		return;
 	case IPC_CTL_DISCONNECT:
 		ctl_disconnect(c, ipc_get_bool(msg, 1));
@@ -850,6 +887,7 @@ control_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
 	case IPC_CTL_SHOW_RETAINED:
 	case IPC_CTL_SHOW_LISTENERS:
 	case IPC_CTL_SHOW_PROCESSES:
+	case IPC_CTL_SHOW_METRICS:
 	case IPC_CTL_DISCONNECT:
 	case IPC_CTL_RELOAD:
 	case IPC_CTL_LOG_VERBOSE:

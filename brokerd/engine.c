@@ -159,6 +159,7 @@ engine_start(void)
 		fatalx("IPC_START before IPC_ENGINE_CONF");
 	conn_listeners_start();
 	control_start();
+	metrics_start();
 	sys_start();
 }
 
@@ -240,6 +241,9 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "subscriptions.shared", s->shared_subscriptions);
 	control_stat(chan, "events", s->events);
 	control_stat(chan, "events.dropped", s->events_dropped);
+	control_stat(chan, "http.requests", s->http_requests);
+	control_stat(chan, "http.errors", s->http_errors);
+	control_stat(chan, "http.refused", s->http_refused);
 }
 
 void
@@ -261,8 +265,12 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		    settings_check(listener_settings, listener_nsettings, &lo,
 		    err, sizeof(err)) == -1)
 			fatalx("bad IPC_LISTENER");
-		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
-		    name, &lo, msg->fd);
+		if (lo.metrics)
+			metrics_listener_add(ipc_get_uint(msg, 0),
+			    ipc_get_uint(msg, 1), name, &lo, msg->fd);
+		else
+			conn_listener_add(ipc_get_uint(msg, 0),
+			    ipc_get_uint(msg, 1), name, &lo, msg->fd);
 		msg->fd = -1;
 		break;
 	case IPC_CONTROL:

@@ -346,6 +346,9 @@ struct engine_stats {
 	uint64_t		 shared_subscriptions;
 	uint64_t		 events;	/* $SYS/broker/events/ */
 	uint64_t		 events_dropped;
+	uint64_t		 http_requests;	/* metrics answered */
+	uint64_t		 http_errors;
+	uint64_t		 http_refused;
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -488,6 +491,14 @@ void		 sys_event_expired(const struct session *);
 void		 sys_event_subscribed(const struct conn *, const struct sub *);
 void		 sys_event_unsubscribed(const struct conn *, const uint8_t *,
 		    size_t);
+
+/* metrics.c */
+struct ctl_proc;
+void		 metrics_format(struct buf *, const struct ctl_proc *, size_t);
+void		 metrics_listener_add(uint32_t, int, const char *,
+		    const struct listener_opts *, int);
+struct listener	*metrics_listener_next(struct listener *);
+void		 metrics_start(void);
 
 /* control.c */
 /* A process of brokerd, as the parent describes it (IPC_CTL_PROCESS). */

@@ -102,7 +102,8 @@ enum listen_kind {
 	X(anonymous, FLAG, 0, 0, 1, "allow anonymous", 1)		\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
-	    "max connections per address", 0)
+	    "max connections per address", 0)				\
+	X(metrics, FLAG, 0, 0, 1, "metrics", 0)
 
 struct listener_opts {
 	LISTENER_SETTINGS(SETTING_FIELD)
