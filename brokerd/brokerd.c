@@ -22,12 +22,15 @@
 
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <err.h>
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -46,6 +49,7 @@ static int		 verbose_flag;
 static int		 stopping;
 static int		 started;
 static struct evtimer	 ready_timer;
+static char		 notify_socket[SUN_PATH_MAX];
 
 static __dead void	usage(void);
 static __dead void	parent_shutdown(int);
@@ -60,6 +64,7 @@ static void		parent_check_parents(const char *);
 static void		parent_self(const char *, char *, size_t);
 static int64_t		parent_control_group(const struct brokerd_conf *);
 static void		parent_log_verbose(struct proc *, uint32_t, int);
+static void		parent_notify(const char *);
 
 static __dead void
 usage(void)
@@ -76,7 +81,7 @@ main(int argc, char *argv[])
 {
 	char			 self[PATH_MAX];
 	struct rlimit		 rl;
-	const char		*role = NULL, *argv0 = argv[0];
+	const char		*role = NULL, *argv0 = argv[0], *p;
 	int64_t			 group;
 	int			 ch, debug = 0, noaction = 0, fd, mfd = -1;
 
@@ -130,6 +135,11 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	parent_self(argv0, self, sizeof(self));
+	/* For systemd (Type=notify); the children have no business with it. */
+	if ((p = getenv("NOTIFY_SOCKET")) != NULL) {
+		strlcpy(notify_socket, p, sizeof(notify_socket));
+		unsetenv("NOTIFY_SOCKET");
+	}
 
 	/*
 	 * Everything that can fail at start fails before brokerd detaches,
@@ -214,6 +224,35 @@ parent_self(const char *argv0, char *self, size_t size)
 		fatalx("start brokerd with an absolute path");
 	if (strlcpy(self, buf, size) >= size)
 		fatalx("path too long");
+}
+
+/*
+ * systemd's readiness notification (sd_notify(3)), without libsystemd:
+ * one datagram to the socket $NOTIFY_SOCKET named at start, if any.
+ */
+static void
+parent_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (notify_socket[0] != '/' && notify_socket[0] != '@')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, notify_socket, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		return;
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(notify_socket);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* an abstract socket */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sun,
+	    len) == -1)
+		log_debug("sd_notify %s: %s", notify_socket, strerror(errno));
+	close(fd);
 }
 
 /* The gid of the control group, or -1 if there is none. */
@@ -396,6 +435,7 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 			evtimer_del(&ready_timer);
 			proc_broadcast(IPC_START);
 			log_info("brokerd ready");
+			parent_notify("READY=1");
 		}
 		break;
 	default:
@@ -494,6 +534,7 @@ static __dead void
 parent_shutdown(int code)
 {
 	stopping = 1;
+	parent_notify("STOPPING=1");
 	if (started)
 		proc_stop_all();
 	listener_unlink_all(brokerd_conf);

@@ -75,7 +75,16 @@ static TAILQ_HEAD(, conn)	 wlist = TAILQ_HEAD_INITIALIZER(wlist);
 static TAILQ_HEAD(, conn)	 zombies = TAILQ_HEAD_INITIALIZER(zombies);
 static uint32_t			 conn_nextid;
 static uint8_t			 rdbuf[RDBUF_SIZE];
-static struct log_ratelimit	 conn_rl = LOG_RATELIMIT_INIT(20, 10);
+/*
+ * The lines a client can cause are rate limited per kind (the format of
+ * the line), so that a flood of one kind hides no other; kinds beyond
+ * CONN_RL_KINDS share the last limiter.
+ */
+#define CONN_RL_KINDS	32
+static struct {
+	const char		*fmt;
+	struct log_ratelimit	 rl;
+} conn_rl[CONN_RL_KINDS];
 static struct log_ratelimit	 accept_rl = LOG_RATELIMIT_INIT(5, 60);
 
 static int	conn_cmp(struct conn *, struct conn *);
@@ -353,9 +362,26 @@ conn_name(const struct conn *c)
 	return buf;
 }
 
+static struct log_ratelimit *
+conn_ratelimit(const char *fmt)
+{
+	static const struct log_ratelimit	 init =
+	    LOG_RATELIMIT_INIT(20, 10);
+	size_t					 i;
+
+	for (i = 0; i < CONN_RL_KINDS - 1; i++)
+		if (conn_rl[i].fmt == fmt || conn_rl[i].fmt == NULL)
+			break;
+	if (conn_rl[i].fmt == NULL) {
+		conn_rl[i].fmt = fmt;
+		conn_rl[i].rl = init;
+	}
+	return &conn_rl[i].rl;
+}
+
 /*
  * A line about a client: its identifier, address and listener.  Lines a
- * client can cause are rate limited.
+ * client can cause are rate limited, per kind.
  */
 void
 conn_log(struct conn *c, int pri, const char *fmt, ...)
@@ -370,8 +396,8 @@ conn_log(struct conn *c, int pri, const char *fmt, ...)
 		log_debug("client %s on %s: %s", conn_name(c), c->l->name,
 		    msg);
 	else
-		log_limited(&conn_rl, pri, "client %s on %s: %s", conn_name(c),
-		    c->l->name, msg);
+		log_limited(conn_ratelimit(fmt), pri, "client %s on %s: %s",
+		    conn_name(c), c->l->name, msg);
 }
 
 void
