@@ -272,6 +272,10 @@ listener_accept(int fd, int flags, void *arg)
 			}
 			return;
 		}
+		if (l->o.metrics) {
+			metrics_accept(l, cfd);
+			continue;
+		}
 		if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
 			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
 			    "%u connections, refusing more", l->name,

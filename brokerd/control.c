@@ -838,9 +838,7 @@ ctl_request(struct ctl_conn *c, struct ipc_msg *msg)
 		struct listener	*l = NULL;
 
 		while ((l = conn_listener_next(l)) != NULL)
-			ctl_listener(c, l, "mqtt");
-		while ((l = metrics_listener_next(l)) != NULL)
-			ctl_listener(c, l, "metrics");
+			ctl_listener(c, l, l->o.metrics ? "metrics" : "mqtt");
 		control_done(c, "");
 		return;
 	}

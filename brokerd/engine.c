@@ -159,7 +159,6 @@ engine_start(void)
 		fatalx("IPC_START before IPC_ENGINE_CONF");
 	conn_listeners_start();
 	control_start();
-	metrics_start();
 	sys_start();
 }
 
@@ -265,12 +264,8 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		    settings_check(listener_settings, listener_nsettings, &lo,
 		    err, sizeof(err)) == -1)
 			fatalx("bad IPC_LISTENER");
-		if (lo.metrics)
-			metrics_listener_add(ipc_get_uint(msg, 0),
-			    ipc_get_uint(msg, 1), name, &lo, msg->fd);
-		else
-			conn_listener_add(ipc_get_uint(msg, 0),
-			    ipc_get_uint(msg, 1), name, &lo, msg->fd);
+		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
+		    name, &lo, msg->fd);
 		msg->fd = -1;
 		break;
 	case IPC_CONTROL:

@@ -493,27 +493,10 @@ void		 sys_event_unsubscribed(const struct conn *, const uint8_t *,
 		    size_t);
 
 /* metrics.c */
-struct ctl_proc;
 void		 metrics_format(struct buf *, const struct ctl_proc *, size_t);
-void		 metrics_listener_add(uint32_t, int, const char *,
-		    const struct listener_opts *, int);
-struct listener	*metrics_listener_next(struct listener *);
-void		 metrics_start(void);
+void		 metrics_accept(struct listener *, int);
 
 /* control.c */
-/* A process of brokerd, as the parent describes it (IPC_CTL_PROCESS). */
-struct ctl_proc {
-	char			 name[16];
-	uint64_t		 pid;
-	uint64_t		 uid;
-	char			 user[64];
-	char			 root[PATH_MAX];
-	char			 sandbox[64];
-	uint64_t		 rss;		/* bytes */
-	uint64_t		 vsz;
-	uint64_t		 utime;		/* ms */
-	uint64_t		 stime;
-};
 typedef void	(*control_procs_cb)(void *, const struct ctl_proc *, size_t);
 
 void		 control_init(int, int, int64_t);

@@ -72,15 +72,11 @@ struct http_conn {
 	uint8_t			 in[HTTP_MAX_HEAD];
 };
 
-static struct listener_head	 m_listeners =
-    TAILQ_HEAD_INITIALIZER(m_listeners);
 static TAILQ_HEAD(, http_conn)	 http_conns =
     TAILQ_HEAD_INITIALIZER(http_conns);
 static unsigned int		 http_nconns;
 static struct log_ratelimit	 http_rl = LOG_RATELIMIT_INIT(5, 60);
 
-static void	http_accept(int, int, void *);
-static void	http_resume(void *);
 static void	http_io(int, int, void *);
 static void	http_timeout(void *);
 static void	http_close(struct http_conn *);
@@ -140,23 +136,18 @@ static void
 m_per_listener(struct buf *b, const char *name, const char *type,
     const char *help, int what)
 {
-	struct listener	*l;
+	struct listener	*l = NULL;
 	char		 lname[2 * LISTENER_NAME_MAX];
 	uint64_t	 v;
-	int		 pass;
 
 	m_family(b, name, type, help);
-	for (pass = 0; pass < 2; pass++) {
-		l = NULL;
-		while ((l = pass == 0 ? conn_listener_next(l) :
-		    metrics_listener_next(l)) != NULL) {
-			v = what == 0 ? l->nconns : what == 1 ? l->accepted :
-			    l->refused;
-			m_label(lname, sizeof(lname), l->name);
-			m_printf(b, "%s{listener=\"%s\",type=\"%s\"} %llu\n",
-			    name, lname, pass == 0 ? "mqtt" : "metrics",
-			    (unsigned long long)v);
-		}
+	while ((l = conn_listener_next(l)) != NULL) {
+		v = what == 0 ? l->nconns : what == 1 ? l->accepted :
+		    l->refused;
+		m_label(lname, sizeof(lname), l->name);
+		m_printf(b, "%s{listener=\"%s\",type=\"%s\"} %llu\n", name,
+		    lname, l->o.metrics ? "metrics" : "mqtt",
+		    (unsigned long long)v);
 	}
 }
 
@@ -298,82 +289,29 @@ metrics_format(struct buf *b, const struct ctl_proc *p, size_t n)
 		    (p[i].utime + p[i].stime) / 1000.0);
 }
 
-/* The listeners. */
-
+/*
+ * A connection accepted on a metrics listener (conn.c accepts for every
+ * listener, within its descriptor limits).
+ */
 void
-metrics_listener_add(uint32_t id, int kind, const char *name,
-    const struct listener_opts *o, int fd)
+metrics_accept(struct listener *l, int fd)
 {
-	struct listener	*l;
-
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal(NULL);
-	l->id = id;
-	l->kind = kind;
-	strlcpy(l->name, name, sizeof(l->name));
-	l->o = *o;
-	l->fd = fd;
-	ev_set(&l->ev, l->fd, http_accept, l);
-	evtimer_set(&l->resume, http_resume, l);
-	TAILQ_INSERT_TAIL(&m_listeners, l, entry);
-}
-
-struct listener *
-metrics_listener_next(struct listener *l)
-{
-	return l == NULL ? TAILQ_FIRST(&m_listeners) : TAILQ_NEXT(l, entry);
-}
-
-void
-metrics_start(void)
-{
-	struct listener	*l;
-
-	TAILQ_FOREACH(l, &m_listeners, entry)
-		ev_add(&l->ev, EV_READ);
-}
-
-static void
-http_resume(void *arg)
-{
-	struct listener	*l = arg;
-
-	ev_add(&l->ev, EV_READ);
-}
-
-static void
-http_accept(int fd, int flags, void *arg)
-{
-	struct listener		*l = arg;
 	struct http_conn	*hc;
-	int			 cfd;
 
-	(void)flags;
-	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK |
-	    SOCK_CLOEXEC)) == -1) {
-		if (errno == EMFILE || errno == ENFILE) {
-			log_limited(&http_rl, LOG_WARNING, "metrics "
-			    "listener %s: %s; pausing for a second", l->name,
-			    strerror(errno));
-			ev_del(&l->ev);
-			evtimer_add(&l->resume, 1000);
-		}
-		return;
-	}
 	if (http_nconns >= HTTP_MAX_CONNS ||
 	    (hc = calloc(1, sizeof(*hc))) == NULL) {
 		log_limited(&http_rl, LOG_WARNING, "metrics listener %s: "
 		    "%u connections, refusing more", l->name, HTTP_MAX_CONNS);
 		engine_stats.http_refused++;
 		l->refused++;
-		close(cfd);
+		close(fd);
 		return;
 	}
-	hc->fd = cfd;
+	hc->fd = fd;
 	hc->l = l;
 	hc->state = HTTP_READ;
 	buf_init(&hc->out, 16 * 1024 * 1024);
-	ev_set(&hc->ev, cfd, http_io, hc);
+	ev_set(&hc->ev, fd, http_io, hc);
 	ev_add(&hc->ev, EV_READ);
 	evtimer_set(&hc->timer, http_timeout, hc);
 	evtimer_add(&hc->timer, HTTP_REQUEST_MS);

@@ -34,18 +34,6 @@
 #include "brokerd.h"
 #include "log.h"
 
-struct procinfo {
-	pid_t		 pid;
-	uid_t		 uid;
-	char		 user[USER_NAME_MAX];
-	char		 root[PATH_MAX];
-	char		 sandbox[64];
-	uint64_t	 rss;		/* bytes */
-	uint64_t	 vsz;
-	uint64_t	 utime;		/* ms */
-	uint64_t	 stime;
-};
-
 #ifdef __linux__
 /* The file /proc/PID/NAME, NUL-terminated, or -1. */
 static ssize_t
@@ -83,7 +71,7 @@ procinfo_field(const char *status, const char *name, unsigned long long *v)
 }
 
 static void
-procinfo_kernel(struct procinfo *pi)
+procinfo_kernel(struct ctl_proc *pi)
 {
 	char			 buf[4096], path[64];
 	const char		*p;
@@ -122,13 +110,14 @@ procinfo_kernel(struct procinfo *pi)
 
 static void
 procinfo_get(enum proc_type type, const struct brokerd_conf *conf,
-    struct procinfo *pi)
+    struct ctl_proc *pi)
 {
 	struct passwd	*pw;
 	const char	*user = NULL;
 	int		 drop = geteuid() == 0;
 
 	memset(pi, 0, sizeof(*pi));
+	strlcpy(pi->name, proc_names[type], sizeof(pi->name));
 	pi->pid = type == PROC_PARENT ? getpid() : procs[type].pid;
 	pi->uid = geteuid();
 	if (type != PROC_PARENT && drop) {
@@ -158,7 +147,7 @@ void
 procinfo_send(struct ipc_chan *chan, uint32_t id,
     const struct brokerd_conf *conf)
 {
-	struct procinfo	 pi;
+	struct ctl_proc	 pi;
 	int		 i;
 
 	for (i = PROC_PARENT; i < PROC_MAX; i++) {
@@ -166,7 +155,7 @@ procinfo_send(struct ipc_chan *chan, uint32_t id,
 			continue;
 		procinfo_get(i, conf, &pi);
 		ipc_begin(chan, IPC_CTL_PROCESS, id, 10);
-		ipc_put_str(chan, proc_names[i]);
+		ipc_put_str(chan, pi.name);
 		ipc_put_uint(chan, pi.pid);
 		ipc_put_uint(chan, pi.uid);
 		ipc_put_str(chan, pi.user);

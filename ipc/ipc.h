@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <limits.h>
 #include <stdint.h>
 
 #include <msgpack.h>
@@ -167,6 +168,20 @@ extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
 #define IPC_MAX_DEPTH		8
 #define IPC_MAX_FDQ		16
 #define IPC_CTL_MAXLEN		(64 * 1024)
+
+/* A process of brokerd, as the parent describes it (IPC_CTL_PROCESS). */
+struct ctl_proc {
+	char			 name[16];
+	uint64_t		 pid;
+	uint64_t		 uid;
+	char			 user[64];
+	char			 root[PATH_MAX];
+	char			 sandbox[64];
+	uint64_t		 rss;		/* bytes */
+	uint64_t		 vsz;
+	uint64_t		 utime;		/* ms */
+	uint64_t		 stime;
+};
 
 /* brokerctl's exit status; IPC_CTL_ERROR says which. */
 #define CTL_EXIT_OK		0
