@@ -37,6 +37,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,11 +152,100 @@ m_per_listener(struct buf *b, const char *name, const char *type,
 	}
 }
 
+/*
+ * The families of one value each, a field of struct engine_stats: in the
+ * order they are printed.
+ */
+#define ES(f)	offsetof(struct engine_stats, f)
+static const struct metric {
+	const char	*name;
+	const char	*type;
+	size_t		 off;
+	const char	*help;
+} metrics[] = {
+	{ "brokerd_connections", "gauge", ES(conns),
+	    "Client connections open now." },
+	{ "brokerd_connections_accepted_total", "counter", ES(conns_total),
+	    "Client connections accepted." },
+	{ "brokerd_connections_refused_total", "counter", ES(conns_refused),
+	    "Connections closed at once by a listener's limits." },
+	{ "brokerd_clients", "gauge", ES(clients),
+	    "Clients connected now, past their CONNECT." },
+	{ "brokerd_clients_maximum", "gauge", ES(clients_max),
+	    "The most clients connected at once." },
+	{ "brokerd_clients_connected_total", "counter", ES(connects),
+	    "CONNECTs accepted." },
+	{ "brokerd_sessions", "gauge", ES(sessions),
+	    "Sessions, of connected and of offline clients." },
+	{ "brokerd_sessions_expired_total", "counter", ES(sessions_expired),
+	    "Sessions ended by their expiry." },
+	{ "brokerd_subscriptions", "gauge", ES(subscriptions),
+	    "Subscriptions of all sessions." },
+	{ "brokerd_shared_subscriptions", "gauge", ES(shared_subscriptions),
+	    "Shared subscriptions of all sessions." },
+	{ "brokerd_retained_messages", "gauge", ES(retained),
+	    "Retained messages." },
+	{ "brokerd_retained_bytes", "gauge", ES(retained_bytes),
+	    "Memory of the retained messages." },
+	{ "brokerd_queued_messages", "gauge", ES(queued),
+	    "QoS 1 and 2 messages waiting in session queues." },
+	{ "brokerd_queued_bytes", "gauge", ES(queued_bytes),
+	    "Memory of the queued messages." },
+	{ "brokerd_inflight_messages", "gauge", ES(inflight),
+	    "QoS 1 and 2 messages sent and not yet acknowledged." },
+	{ "brokerd_held_messages", "gauge", ES(held),
+	    "Messages held unacknowledged for a full queue to drain." },
+	{ "brokerd_held_messages_total", "counter", ES(held_total),
+	    "Messages held for a full queue to drain." },
+	{ "brokerd_packets_received_total", "counter", ES(packets_in),
+	    "MQTT packets received." },
+	{ "brokerd_packets_sent_total", "counter", ES(packets_out),
+	    "MQTT packets sent." },
+	{ "brokerd_publish_messages_received_total", "counter", ES(msgs_in),
+	    "PUBLISH packets received." },
+	{ "brokerd_publish_messages_sent_total", "counter", ES(msgs_out),
+	    "PUBLISH packets sent." },
+	{ "brokerd_publish_bytes_received_total", "counter", ES(pub_bytes_in),
+	    "Payload bytes of the PUBLISH packets received." },
+	{ "brokerd_publish_bytes_sent_total", "counter", ES(pub_bytes_out),
+	    "Payload bytes of the PUBLISH packets sent." },
+	{ "brokerd_bytes_received_total", "counter", ES(bytes_in),
+	    "Bytes read from clients." },
+	{ "brokerd_bytes_sent_total", "counter", ES(bytes_out),
+	    "Bytes written to clients." },
+	{ "brokerd_auth_denied_total", "counter", ES(auth_denied),
+	    "Connections refused by authd." },
+	{ "brokerd_protocol_errors_total", "counter", ES(protocol_errors),
+	    "Connections closed for breaking the protocol." },
+	{ "brokerd_takeovers_total", "counter", ES(takeovers),
+	    "Sessions taken over by a new connection." },
+	{ "brokerd_wills_total", "counter", ES(wills),
+	    "Will messages published." },
+	{ "brokerd_events_total", "counter", ES(events),
+	    "Client events published on $SYS/broker/events/." },
+	{ "brokerd_events_dropped_total", "counter", ES(events_dropped),
+	    "Client events dropped, too many waiting." },
+	{ "brokerd_control_connections_total", "counter", ES(ctl_conns),
+	    "Control socket connections accepted." },
+	{ "brokerd_control_refused_total", "counter", ES(ctl_refused),
+	    "Control connections and requests refused." },
+	{ "brokerd_control_errors_total", "counter", ES(ctl_errors),
+	    "Control connections closed for a protocol error or a timeout." },
+	{ "brokerd_http_requests_total", "counter", ES(http_requests),
+	    "Requests answered on the metrics listeners." },
+	{ "brokerd_http_errors_total", "counter", ES(http_errors),
+	    "Metrics requests refused or timed out." },
+	{ "brokerd_http_refused_total", "counter", ES(http_refused),
+	    "Metrics connections refused, too many at once." },
+};
+#undef ES
+
 /* Everything, with the parent's figures of the `n' processes `p'. */
 void
 metrics_format(struct buf *b, const struct ctl_proc *p, size_t n)
 {
 	const struct engine_stats	*s = &engine_stats;
+	const struct metric		*m;
 	size_t				 i;
 
 	m_family(b, "brokerd_build_info", "gauge",
@@ -165,65 +255,16 @@ metrics_format(struct buf *b, const struct ctl_proc *p, size_t n)
 	m_one(b, "brokerd_uptime_seconds", "gauge",
 	    "Seconds since the engine started.",
 	    (ev_now() - s->started) / 1000);
-	m_one(b, "brokerd_connections", "gauge",
-	    "Client connections open now.", s->conns);
-	m_one(b, "brokerd_connections_accepted_total", "counter",
-	    "Client connections accepted.", s->conns_total);
-	m_one(b, "brokerd_connections_refused_total", "counter",
-	    "Connections closed at once by a listener's limits.",
-	    s->conns_refused);
+	for (m = metrics; m < metrics + sizeof(metrics) / sizeof(metrics[0]);
+	    m++)
+		m_one(b, m->name, m->type, m->help,
+		    *(const uint64_t *)((const char *)s + m->off));
 	m_per_listener(b, "brokerd_listener_connections", "gauge",
 	    "Connections open now, per listener.", 0);
 	m_per_listener(b, "brokerd_listener_connections_accepted_total",
 	    "counter", "Connections accepted, per listener.", 1);
 	m_per_listener(b, "brokerd_listener_connections_refused_total",
 	    "counter", "Connections refused by its limits, per listener.", 2);
-	m_one(b, "brokerd_clients", "gauge",
-	    "Clients connected now, past their CONNECT.", s->clients);
-	m_one(b, "brokerd_clients_maximum", "gauge",
-	    "The most clients connected at once.", s->clients_max);
-	m_one(b, "brokerd_clients_connected_total", "counter",
-	    "CONNECTs accepted.", s->connects);
-	m_one(b, "brokerd_sessions", "gauge",
-	    "Sessions, of connected and of offline clients.", s->sessions);
-	m_one(b, "brokerd_sessions_expired_total", "counter",
-	    "Sessions ended by their expiry.", s->sessions_expired);
-	m_one(b, "brokerd_subscriptions", "gauge",
-	    "Subscriptions of all sessions.", s->subscriptions);
-	m_one(b, "brokerd_shared_subscriptions", "gauge",
-	    "Shared subscriptions of all sessions.", s->shared_subscriptions);
-	m_one(b, "brokerd_retained_messages", "gauge",
-	    "Retained messages.", s->retained);
-	m_one(b, "brokerd_retained_bytes", "gauge",
-	    "Memory of the retained messages.", s->retained_bytes);
-	m_one(b, "brokerd_queued_messages", "gauge",
-	    "QoS 1 and 2 messages waiting in session queues.", s->queued);
-	m_one(b, "brokerd_queued_bytes", "gauge",
-	    "Memory of the queued messages.", s->queued_bytes);
-	m_one(b, "brokerd_inflight_messages", "gauge",
-	    "QoS 1 and 2 messages sent and not yet acknowledged.",
-	    s->inflight);
-	m_one(b, "brokerd_held_messages", "gauge",
-	    "Messages held unacknowledged for a full queue to drain.",
-	    s->held);
-	m_one(b, "brokerd_held_messages_total", "counter",
-	    "Messages held for a full queue to drain.", s->held_total);
-	m_one(b, "brokerd_packets_received_total", "counter",
-	    "MQTT packets received.", s->packets_in);
-	m_one(b, "brokerd_packets_sent_total", "counter",
-	    "MQTT packets sent.", s->packets_out);
-	m_one(b, "brokerd_publish_messages_received_total", "counter",
-	    "PUBLISH packets received.", s->msgs_in);
-	m_one(b, "brokerd_publish_messages_sent_total", "counter",
-	    "PUBLISH packets sent.", s->msgs_out);
-	m_one(b, "brokerd_publish_bytes_received_total", "counter",
-	    "Payload bytes of the PUBLISH packets received.", s->pub_bytes_in);
-	m_one(b, "brokerd_publish_bytes_sent_total", "counter",
-	    "Payload bytes of the PUBLISH packets sent.", s->pub_bytes_out);
-	m_one(b, "brokerd_bytes_received_total", "counter",
-	    "Bytes read from clients.", s->bytes_in);
-	m_one(b, "brokerd_bytes_sent_total", "counter",
-	    "Bytes written to clients.", s->bytes_out);
 	m_family(b, "brokerd_publish_messages_dropped_total", "counter",
 	    "Messages dropped, by reason.");
 	m_printf(b, "brokerd_publish_messages_dropped_total{reason=\"%s\"} "
@@ -236,39 +277,12 @@ metrics_format(struct buf *b, const struct ctl_proc *p, size_t n)
 	    "%llu\n", "expired", (unsigned long long)s->drop_expired);
 	m_printf(b, "brokerd_publish_messages_dropped_total{reason=\"%s\"} "
 	    "%llu\n", "too_large", (unsigned long long)s->drop_too_large);
-	m_one(b, "brokerd_auth_denied_total", "counter",
-	    "Connections refused by authd.", s->auth_denied);
-	m_one(b, "brokerd_protocol_errors_total", "counter",
-	    "Connections closed for breaking the protocol.",
-	    s->protocol_errors);
 	m_family(b, "brokerd_timeouts_total", "counter",
 	    "Connections closed for a timeout, by kind.");
 	m_printf(b, "brokerd_timeouts_total{kind=\"connect\"} %llu\n",
 	    (unsigned long long)s->connect_timeouts);
 	m_printf(b, "brokerd_timeouts_total{kind=\"keepalive\"} %llu\n",
 	    (unsigned long long)s->keepalive_timeouts);
-	m_one(b, "brokerd_takeovers_total", "counter",
-	    "Sessions taken over by a new connection.", s->takeovers);
-	m_one(b, "brokerd_wills_total", "counter",
-	    "Will messages published.", s->wills);
-	m_one(b, "brokerd_events_total", "counter",
-	    "Client events published on $SYS/broker/events/.", s->events);
-	m_one(b, "brokerd_events_dropped_total", "counter",
-	    "Client events dropped, too many waiting.", s->events_dropped);
-	m_one(b, "brokerd_control_connections_total", "counter",
-	    "Control socket connections accepted.", s->ctl_conns);
-	m_one(b, "brokerd_control_refused_total", "counter",
-	    "Control connections and requests refused.", s->ctl_refused);
-	m_one(b, "brokerd_control_errors_total", "counter",
-	    "Control connections closed for a protocol error or a timeout.",
-	    s->ctl_errors);
-	m_one(b, "brokerd_http_requests_total", "counter",
-	    "Requests answered on the metrics listeners.", s->http_requests);
-	m_one(b, "brokerd_http_errors_total", "counter",
-	    "Metrics requests refused or timed out.", s->http_errors);
-	m_one(b, "brokerd_http_refused_total", "counter",
-	    "Metrics connections refused, too many at once.",
-	    s->http_refused);
 	m_family(b, "brokerd_process_resident_memory_bytes", "gauge",
 	    "Resident memory of each process.");
 	for (i = 0; i < n; i++)

@@ -28,16 +28,8 @@ def paho(b, **kw):
     return c
 
 
-def ctl(b, *args, sock=None, as_user=None, check_rc=True):
-    """brokerctl on the control socket, or on `sock'."""
-    cmd = [binary("brokerctl"), "-s", sock or b.control] + list(args)
-    if as_user:
-        cmd = ["runuser", "-u", as_user, "--"] + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-    if check_rc and r.returncode != 0:
-        raise TestFailure("brokerctl %s: exit %d: %s%s" % (
-            " ".join(args), r.returncode, r.stdout, r.stderr))
-    return r
+def ctl(b, *args, **kw):
+    return b.ctl(*args, **kw)
 
 
 def jctl(b, *args, **kw):
