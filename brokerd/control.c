@@ -82,6 +82,7 @@ struct ctl_conn {
 	char			*arg;
 	size_t			 arglen;
 	int			 one;		/* a single session */
+	int			 draining;	/* the end of a reply */
 	char			*sid;		/* cursor: session id */
 	char			*fid;		/* cursor: filter */
 	uint32_t		 cid;		/* cursor: connection id */
@@ -300,6 +301,7 @@ control_reset(struct ctl_conn *c)
 	c->arg = c->sid = c->fid = NULL;
 	c->arglen = 0;
 	c->one = 0;
+	c->draining = 0;
 	c->cid = 0;
 	c->next = NULL;
 	c->req = IPC_NONE;
@@ -337,14 +339,17 @@ control_timeout(void *arg)
 {
 	struct ctl_conn	*c = arg;
 
-	if (c->req == IPC_NONE && buf_len(&c->chan->rbuf) == 0 &&
-	    ipc_queued(c->chan) == 0) {
+	if (c->req != IPC_NONE || (c->draining && ipc_queued(c->chan) > 0))
+		ipc_chan_close(c->chan, "the reply is not being read");
+	else if (ipc_queued(c->chan) > 0) {
+		/* The end of a reply, still being read. */
+		c->draining = 1;
+		evtimer_add(&c->timer, CTL_STALL_MS);
+	} else if (buf_len(&c->chan->rbuf) > 0)
+		ipc_chan_close(c->chan, "no complete request in time");
+	else
 		/* Done, and brokerctl has not hung up: it will not mind. */
 		ipc_chan_close(c->chan, NULL);
-		return;
-	}
-	ipc_chan_close(c->chan, c->req == IPC_NONE ? "no complete request "
-	    "in time" : "the reply is not being read");
 }
 
 /* A record of a reply: one named counter. */
