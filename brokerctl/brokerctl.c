@@ -489,12 +489,15 @@ slen(const struct ipc_msg *msg, uint32_t i)
 	return len;
 }
 
+/* Never NULL: an empty string may have no bytes at all. */
 static const char *
 sget(const struct ipc_msg *msg, uint32_t i)
 {
-	size_t	 len;
+	const char	*s;
+	size_t		 len;
 
-	return ipc_get_str(msg, i, &len);
+	s = ipc_get_str(msg, i, &len);
+	return len > 0 ? s : "";
 }
 
 static void

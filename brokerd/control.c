@@ -767,11 +767,13 @@ ctl_request(struct ctl_conn *c, struct ipc_msg *msg)
 	if (msg->nfields > 0 && ipc_get_obj(msg, 0)->type ==
 	    MSGPACK_OBJECT_STR) {
 		arg = ipc_get_str(msg, 0, &len);
-		if (memchr(arg, '\0', len) != NULL) {
+		/* An empty string may have no bytes at all. */
+		if (len > 0 && memchr(arg, '\0', len) != NULL) {
 			ipc_chan_close(c->chan, "NUL in an argument");
 			return;
 		}
-		if ((c->arg = strndup(arg, len)) == NULL)
+		if ((c->arg = len > 0 ? strndup(arg, len) : strdup("")) ==
+		    NULL)
 			fatal(NULL);
 		c->arglen = len;
 	}
