@@ -17,7 +17,14 @@ LIBEXECDIR	?= $(PREFIX)/libexec/brokerd
 MANDIR		?= $(PREFIX)/share/man
 EXAMPLEDIR	?= $(PREFIX)/etc/examples
 SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
+SYSTEMDDIR	?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR	?= $(PREFIX)/etc
 DESTDIR		?=
+# How the system runs services: systemd (Linux), openbsd or freebsd
+# (rc.d scripts), or none.
+SERVICE		?= $(if $(filter OpenBSD,$(UNAME)),openbsd,$(if \
+		   $(filter FreeBSD,$(UNAME)),freebsd,systemd))
 
 BUILD		?= build
 # GNU make predefines CC and YACC: only a value from the command line or
@@ -73,13 +80,14 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
 		   common/process.c common/mqtt.c common/settings.c \
-		   common/conf.c \
+		   common/conf.c common/httpreq.c \
 		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
 		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
-		   brokerd/route.c brokerd/packet.c \
+		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
+		   brokerd/sys.c brokerd/metrics.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c
@@ -102,7 +110,8 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
-	fuzz-smoke lint install deps test-deps run bench
+	fuzz-smoke lint install deps test-deps run bench install-systemd \
+	install-openbsd install-freebsd install-none
 
 all: $(PROGRAMS)
 
@@ -319,10 +328,41 @@ install: all
 	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
+	@$(MAKE) --no-print-directory install-$(SERVICE)
+
+# The service files, with the paths of this installation.
+RC_SED		 = sed -e 's|@SBINDIR@|$(SBINDIR)|g' \
+		   -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		   -e 's|@SYSTEMDDIR@|$(SYSTEMDDIR)|g' -e 's|@RCDIR@|$(RCDIR)|g'
+
+install-systemd:
+	$(INSTALL) -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(SYSTEMDDIR)
+	$(RC_SED) rc/brokerd.service > $(BUILD)/brokerd.service
+	$(INSTALL) -m 0444 $(BUILD)/brokerd.service $(DESTDIR)$(SYSTEMDDIR)/
 	$(INSTALL) -m 0444 rc/brokerd.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/brokerd.conf
+	$(INSTALL) -m 0444 rc/brokerd.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/brokerd.conf
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
-	    sh scripts/users create; fi
+	    sh scripts/users create; \
+	    if command -v systemd-tmpfiles >/dev/null 2>&1; then \
+	        systemd-tmpfiles --create \
+	            $(TMPFILESDIR)/brokerd.conf || exit 1; fi; fi
+
+install-openbsd: RCDIR = /etc/rc.d
+install-openbsd:
+	$(INSTALL) -d $(DESTDIR)$(RCDIR)
+	$(RC_SED) rc/brokerd.rc > $(BUILD)/brokerd.rc
+	$(INSTALL) -m 0555 $(BUILD)/brokerd.rc $(DESTDIR)$(RCDIR)/brokerd
+
+install-freebsd: RCDIR = $(PREFIX)/etc/rc.d
+install-freebsd:
+	$(INSTALL) -d $(DESTDIR)$(RCDIR)
+	$(RC_SED) rc/brokerd.freebsd > $(BUILD)/brokerd.freebsd
+	$(INSTALL) -m 0555 $(BUILD)/brokerd.freebsd $(DESTDIR)$(RCDIR)/brokerd
+
+install-none:
 
 clean:
 	rm -rf $(BUILD)

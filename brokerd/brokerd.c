@@ -22,11 +22,15 @@
 
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <err.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +49,7 @@ static int		 verbose_flag;
 static int		 stopping;
 static int		 started;
 static struct evtimer	 ready_timer;
+static char		 notify_socket[SUN_PATH_MAX];
 
 static __dead void	usage(void);
 static __dead void	parent_shutdown(int);
@@ -57,6 +62,9 @@ static int		parent_verbosity(const struct brokerd_conf *);
 static void		parent_check_dirs(const struct brokerd_conf *);
 static void		parent_check_parents(const char *);
 static void		parent_self(const char *, char *, size_t);
+static int64_t		parent_control_group(const struct brokerd_conf *);
+static void		parent_log_verbose(struct proc *, uint32_t, int);
+static void		parent_notify(const char *);
 
 static __dead void
 usage(void)
@@ -73,8 +81,9 @@ main(int argc, char *argv[])
 {
 	char			 self[PATH_MAX];
 	struct rlimit		 rl;
-	const char		*role = NULL, *argv0 = argv[0];
-	int			 ch, debug = 0, noaction = 0, fd;
+	const char		*role = NULL, *argv0 = argv[0], *p;
+	int64_t			 group;
+	int			 ch, debug = 0, noaction = 0, fd, mfd = -1;
 
 	while ((ch = getopt(argc, argv, "D:df:nvx:")) != -1) {
 		switch (ch) {
@@ -126,6 +135,11 @@ main(int argc, char *argv[])
 		exit(0);
 	}
 	parent_self(argv0, self, sizeof(self));
+	/* For systemd (Type=notify); the children have no business with it. */
+	if ((p = getenv("NOTIFY_SOCKET")) != NULL) {
+		strlcpy(notify_socket, p, sizeof(notify_socket));
+		unsetenv("NOTIFY_SOCKET");
+	}
 
 	/*
 	 * Everything that can fail at start fails before brokerd detaches,
@@ -139,7 +153,10 @@ main(int argc, char *argv[])
 	parent_check_dirs(brokerd_conf);
 	log_setsink(NULL, parent_fatal_cleanup);
 	listener_bind_all(brokerd_conf);
-	fd = listener_bind_control(brokerd_conf->control);
+	group = parent_control_group(brokerd_conf);
+	fd = listener_bind_control(brokerd_conf->control, (gid_t)group);
+	if (brokerd_conf->monitor[0] != '\0')
+		mfd = listener_bind_monitor(brokerd_conf->monitor);
 
 	/* Enough descriptors for the engine and tlsproxy to inherit. */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -167,7 +184,16 @@ main(int argc, char *argv[])
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
-	ipc_send(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, fd);
+	ipc_begin(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, 2);
+	ipc_put_bool(procs[PROC_ENGINE].chan, 0);
+	ipc_put_int(procs[PROC_ENGINE].chan, group);
+	ipc_end(procs[PROC_ENGINE].chan, fd);
+	if (mfd != -1) {
+		ipc_begin(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, 2);
+		ipc_put_bool(procs[PROC_ENGINE].chan, 1);
+		ipc_put_int(procs[PROC_ENGINE].chan, group);
+		ipc_end(procs[PROC_ENGINE].chan, mfd);
+	}
 	proc_broadcast(IPC_CONF_END);
 
 	evtimer_set(&ready_timer, parent_ready_timeout, NULL);
@@ -198,6 +224,72 @@ parent_self(const char *argv0, char *self, size_t size)
 		fatalx("start brokerd with an absolute path");
 	if (strlcpy(self, buf, size) >= size)
 		fatalx("path too long");
+}
+
+/*
+ * systemd's readiness notification (sd_notify(3)), without libsystemd:
+ * one datagram to the socket $NOTIFY_SOCKET named at start, if any.
+ */
+static void
+parent_notify(const char *state)
+{
+	struct sockaddr_un	 sun;
+	socklen_t		 len;
+	int			 fd;
+
+	if (notify_socket[0] != '/' && notify_socket[0] != '@')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, notify_socket, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		return;
+	len = offsetof(struct sockaddr_un, sun_path) + strlen(notify_socket);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0';	/* an abstract socket */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return;
+	if (sendto(fd, state, strlen(state), 0, (struct sockaddr *)&sun,
+	    len) == -1)
+		log_debug("sd_notify %s: %s", notify_socket, strerror(errno));
+	close(fd);
+}
+
+/* The gid of the control group, or -1 if there is none. */
+static int64_t
+parent_control_group(const struct brokerd_conf *conf)
+{
+	struct group	*gr;
+
+	if (conf->control_group[0] == '\0')
+		return -1;
+	if ((gr = getgrnam(conf->control_group)) == NULL)
+		fatalx("control group %s does not exist", conf->control_group);
+	return gr->gr_gid;
+}
+
+/*
+ * brokerctl log verbose|brief: debug logging in every process, or back
+ * to the configured level (as if brokerd had been started without -v).
+ */
+static void
+parent_log_verbose(struct proc *p, uint32_t id, int verbose)
+{
+	char	 msg[64];
+	int	 level;
+
+	verbose_flag = verbose;
+	level = parent_verbosity(brokerd_conf);
+	log_setverbose(level);
+	proc_broadcast_verbose(level);
+	log_info("log level %s, asked by brokerctl", level > 0 ? "debug" :
+	    level == 0 ? "info" : "warning");
+	snprintf(msg, sizeof(msg), "log level %s", level > 0 ? "debug" :
+	    level == 0 ? "info" : "warning");
+	ipc_begin(p->chan, IPC_CTL_RESULT, id, 2);
+	ipc_put_bool(p->chan, 1);
+	ipc_put_str(p->chan, msg);
+	ipc_end(p->chan, -1);
 }
 
 /* -v raises the level of the configuration, never lowers it. */
@@ -324,6 +416,16 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 		ipc_put_str(p->chan, line);
 		ipc_end(p->chan, -1);
 		break;
+	case IPC_CTL_LOG_VERBOSE:
+		if (p->type != PROC_ENGINE)
+			fatalx("IPC_CTL_LOG_VERBOSE from %s", name);
+		parent_log_verbose(p, msg->hdr.id, ipc_get_bool(msg, 0));
+		break;
+	case IPC_CTL_SHOW_PROCESSES:
+		if (p->type != PROC_ENGINE)
+			fatalx("IPC_CTL_SHOW_PROCESSES from %s", name);
+		procinfo_send(p->chan, msg->hdr.id, brokerd_conf);
+		break;
 	case IPC_READY:
 		if (p->ready)
 			fatalx("second IPC_READY from %s", name);
@@ -333,6 +435,7 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 			evtimer_del(&ready_timer);
 			proc_broadcast(IPC_START);
 			log_info("brokerd ready");
+			parent_notify("READY=1");
 		}
 		break;
 	default:
@@ -431,6 +534,7 @@ static __dead void
 parent_shutdown(int code)
 {
 	stopping = 1;
+	parent_notify("STOPPING=1");
 	if (started)
 		proc_stop_all();
 	listener_unlink_all(brokerd_conf);

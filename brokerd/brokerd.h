@@ -37,6 +37,7 @@
 #define BROKERD_DATADIR		"/var/db/brokerd"
 #define BROKERD_CHROOT		"/var/empty"
 #define BROKERD_PORT		1883
+#define BROKERD_METRICS_PORT	9234	/* as mosquitto-exporter's */
 
 #define USER_NAME_MAX		64
 #define READY_TIMEOUT		10000	/* ms for the children to be ready */
@@ -71,7 +72,9 @@ TAILQ_HEAD(listener_list, listener_conf);
 	X(user_authd, WORD, "_brokerauth", 1, USER_NAME_MAX,		\
 	    "user authd", 0)						\
 	X(user_storaged, WORD, "_brokerdb", 1, USER_NAME_MAX,		\
-	    "user storaged", 0)
+	    "user storaged", 0)						\
+	X(control_group, WORD, "", 0, USER_NAME_MAX, "control group", 0) \
+	X(monitor, PATH, "", 0, SUN_PATH_MAX, "monitor socket", 0)
 
 struct brokerd_conf {
 	GLOBAL_SETTINGS(SETTING_FIELD)
@@ -134,13 +137,18 @@ void		 proc_broadcast(enum ipc_type);
 void		 proc_broadcast_verbose(int);
 void		 proc_stop_all(void);
 
+/* procinfo.c */
+void		 procinfo_send(struct ipc_chan *, uint32_t,
+		    const struct brokerd_conf *);
+
 /* brokerd.c, for proc.c */
 void		 parent_dispatch_child(struct proc *, struct ipc_msg *);
 void		 parent_child_closed(struct proc *, const char *);
 
 /* listener.c */
 void		 listener_bind_all(struct brokerd_conf *);
-int		 listener_bind_control(const char *);
+int		 listener_bind_control(const char *, gid_t);
+int		 listener_bind_monitor(const char *);
 void		 listener_unlink_all(const struct brokerd_conf *);
 
 

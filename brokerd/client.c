@@ -71,6 +71,7 @@ client_error(struct conn *c, uint8_t reason, const char *why)
 		return;
 	if (reason != RC_KEEP_ALIVE_TIMEOUT)
 		engine_stats.protocol_errors++;
+	c->reason = reason;
 	conn_log(c, LOG_NOTICE, "%s (%s)", why, mqtt_reason_name(reason));
 	if (c->state == CONN_ACTIVE && packet_disconnect(c, reason) == 0)
 		conn_linger(c);
@@ -98,6 +99,7 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	uint8_t	 type = first >> 4;
 	int	 v5 = c->version == MQTT_V5;
 
+	engine_stats.packets_in++;
 	if (c->state == CONN_NEW) {
 		client_connect(c, first, p, len);
 		return 0;
@@ -339,6 +341,8 @@ client_takeover(struct session *s, int clean)
 
 	engine_stats.takeovers++;
 	conn_log(old, LOG_INFO, "session taken over");
+	old->reason = RC_SESSION_TAKEN_OVER;
+	sys_event_disconnected(old, 0, NULL);
 	old->sess = NULL;
 	s->conn = NULL;
 	engine_stats.clients--;
@@ -475,28 +479,68 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 	}
 	ka = client_connack(c, &cn, s, present, assigned);
 	c->state = CONN_ACTIVE;
+	c->since = ev_now();
+	engine_stats.connects++;
+	if (cn.has_username && (c->user = strndup((const char *)cn.username.p,
+	    cn.username.len)) == NULL)
+		fatal(NULL);
 	engine_stats.clients++;
+	if (engine_stats.clients > engine_stats.clients_max)
+		engine_stats.clients_max = engine_stats.clients;
 	conn_keepalive_set(c, ka);
 	conn_log(c, LOG_DEBUG, "connected, MQTT %s, session %s",
 	    cn.version == MQTT_V5 ? "5" : cn.version == MQTT_V311 ?
 	    "3.1.1" : "3.1", present ? "resumed" : "new");
+	sys_event_connected(c, cn.clean, present);
 	client_pending_free(c);
 	if (present)
 		session_resend(s);
 	conn_resume(c);
 }
 
-/* The connection went away: its session goes on without it, or ends. */
+/*
+ * The connection went away (`why', if the socket broke): its session goes
+ * on without it, or ends.
+ */
 void
-client_gone(struct conn *c, int graceful)
+client_gone(struct conn *c, int graceful, const char *why)
 {
 	struct session	*s = c->sess;
 
 	if (s == NULL)
 		return;
+	sys_event_disconnected(c, graceful, why);
 	c->sess = NULL;
 	engine_stats.clients--;
 	session_detach(s, graceful);
+}
+
+/*
+ * brokerctl disconnect: the client with identifier `id' is disconnected
+ * (MQTT 5: DISCONNECT 0x98, administrative action) and its will goes; with
+ * `end', its session ends too, and a will still waiting goes now.
+ */
+void
+client_kick(const char *id, int end)
+{
+	struct session	*s;
+	struct conn	*c;
+
+	if ((s = session_find(id)) == NULL)
+		return;
+	if ((c = s->conn) != NULL && c->state == CONN_ACTIVE) {
+		conn_log(c, LOG_INFO, "disconnected by the operator");
+		c->reason = RC_ADMINISTRATIVE_ACTION;
+		if (packet_disconnect(c, RC_ADMINISTRATIVE_ACTION) == 0)
+			conn_linger(c);
+		else
+			conn_close(c, "disconnected by the operator");
+	}
+	/* Gone with the connection if its expiry was 0. */
+	if (end && (s = session_find(id)) != NULL && s->conn == NULL) {
+		session_publish_will(s);
+		session_free(s);
+	}
 }
 
 /*
@@ -620,6 +664,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 			    (uint64_t)pb.props.message_expiry * 1000;
 	}
 	engine_stats.msgs_in++;
+	engine_stats.pub_bytes_in += pub.payload_len;
 	/* Behind held messages: keep the order of the client's messages. */
 	if (pb.qos > 0 && c->nheld > 0) {
 		client_hold(c, &pub, pb.packet_id);
@@ -886,6 +931,7 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		}
 		topic_subscribe(s, se.filter.p, se.filter.len, opts, id, &sub,
 		    &existed);
+		sys_event_subscribed(c, sub);
 		codes[n++] = qos;
 		/* Retained messages: not for shared subscriptions. */
 		if (!shared && (SUBOPT_RH(opts) == 0 ||
@@ -928,9 +974,12 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 			codes[n++] = RC_TOPIC_FILTER_INVALID;
 			continue;
 		}
-		codes[n++] = session_unsubscribe(c->sess, se.filter.p,
-		    se.filter.len) == 0 ? RC_SUCCESS :
-		    RC_NO_SUBSCRIPTION_EXISTED;
+		if (session_unsubscribe(c->sess, se.filter.p,
+		    se.filter.len) == 0) {
+			codes[n++] = RC_SUCCESS;
+			sys_event_unsubscribed(c, se.filter.p, se.filter.len);
+		} else
+			codes[n++] = RC_NO_SUBSCRIPTION_EXISTED;
 	}
 	packet_suback(c, MQTT_UNSUBACK, sb.packet_id, codes, n);
 }
@@ -962,5 +1011,6 @@ client_disconnect(struct conn *c, uint8_t first, const uint8_t *p,
 	}
 	/* 0x04: disconnect, but publish the will as if the link broke. */
 	c->graceful = d.reason != RC_DISCONNECT_WITH_WILL;
+	c->reason = d.reason;
 	conn_close(c, NULL);
 }

@@ -75,7 +75,16 @@ static TAILQ_HEAD(, conn)	 wlist = TAILQ_HEAD_INITIALIZER(wlist);
 static TAILQ_HEAD(, conn)	 zombies = TAILQ_HEAD_INITIALIZER(zombies);
 static uint32_t			 conn_nextid;
 static uint8_t			 rdbuf[RDBUF_SIZE];
-static struct log_ratelimit	 conn_rl = LOG_RATELIMIT_INIT(20, 10);
+/*
+ * The lines a client can cause are rate limited per kind (the format of
+ * the line), so that a flood of one kind hides no other; kinds beyond
+ * CONN_RL_KINDS share the last limiter.
+ */
+#define CONN_RL_KINDS	32
+static struct {
+	const char		*fmt;
+	struct log_ratelimit	 rl;
+} conn_rl[CONN_RL_KINDS];
 static struct log_ratelimit	 accept_rl = LOG_RATELIMIT_INIT(5, 60);
 
 static int	conn_cmp(struct conn *, struct conn *);
@@ -126,6 +135,13 @@ conn_listener_add(uint32_t id, int kind, const char *name,
 	ev_set(&l->ev, l->fd, listener_accept, l);
 	evtimer_set(&l->resume, listener_resume, l);
 	TAILQ_INSERT_TAIL(&listeners, l, entry);
+}
+
+/* The listener after `l' (the first if NULL), for listings. */
+struct listener *
+conn_listener_next(struct listener *l)
+{
+	return l == NULL ? TAILQ_FIRST(&listeners) : TAILQ_NEXT(l, entry);
 }
 
 struct listener *
@@ -223,6 +239,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	buf_secret(&c->rbuf, 1);	/* until the CONNECT is done with */
 	TAILQ_INIT(&c->held);
 	l->nconns++;
+	l->accepted++;
 	engine_stats.conns++;
 	engine_stats.conns_total++;
 	ev_set(&c->ev, fd, conn_io, c);
@@ -255,10 +272,15 @@ listener_accept(int fd, int flags, void *arg)
 			}
 			return;
 		}
+		if (l->o.metrics) {
+			metrics_accept(l, cfd);
+			continue;
+		}
 		if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
 			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
 			    "%u connections, refusing more", l->name,
 			    l->o.max_conns);
+			l->refused++;
 			engine_stats.conns_refused++;
 			close(cfd);
 			continue;
@@ -274,6 +296,7 @@ listener_accept(int fd, int flags, void *arg)
 				    "listener %s: %u connections from one "
 				    "address, refusing more", l->name,
 				    l->o.max_conns_addr);
+				l->refused++;
 				engine_stats.conns_refused++;
 				if (ac->count == 0)
 					addr_put(ac);
@@ -294,6 +317,19 @@ conn_by_id(uint32_t id)
 	memset(&key, 0, sizeof(key));
 	key.id = id;
 	return RB_FIND(conn_tree, &conns, &key);
+}
+
+/* The connection with the next id above `id', for listings. */
+struct conn *
+conn_after(uint32_t id)
+{
+	struct conn	 key;
+
+	if (id == UINT32_MAX)
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	key.id = id + 1;
+	return RB_NFIND(conn_tree, &conns, &key);
 }
 
 /* "192.0.2.1:5432", "[2001:db8::1]:5432", or the listener's path. */
@@ -330,9 +366,26 @@ conn_name(const struct conn *c)
 	return buf;
 }
 
+static struct log_ratelimit *
+conn_ratelimit(const char *fmt)
+{
+	static const struct log_ratelimit	 init =
+	    LOG_RATELIMIT_INIT(20, 10);
+	size_t					 i;
+
+	for (i = 0; i < CONN_RL_KINDS - 1; i++)
+		if (conn_rl[i].fmt == fmt || conn_rl[i].fmt == NULL)
+			break;
+	if (conn_rl[i].fmt == NULL) {
+		conn_rl[i].fmt = fmt;
+		conn_rl[i].rl = init;
+	}
+	return &conn_rl[i].rl;
+}
+
 /*
  * A line about a client: its identifier, address and listener.  Lines a
- * client can cause are rate limited.
+ * client can cause are rate limited, per kind.
  */
 void
 conn_log(struct conn *c, int pri, const char *fmt, ...)
@@ -347,8 +400,8 @@ conn_log(struct conn *c, int pri, const char *fmt, ...)
 		log_debug("client %s on %s: %s", conn_name(c), c->l->name,
 		    msg);
 	else
-		log_limited(&conn_rl, pri, "client %s on %s: %s", conn_name(c),
-		    c->l->name, msg);
+		log_limited(conn_ratelimit(fmt), pri, "client %s on %s: %s",
+		    conn_name(c), c->l->name, msg);
 }
 
 void
@@ -484,6 +537,7 @@ conn_read(struct conn *c)
 		goto fail;
 	c->last_rx = ev_now();
 	engine_stats.bytes_in += n;
+	c->rx_bytes += n;
 	if (want > 0) {
 		buf_commit(&c->rbuf, (size_t)n < want ? (size_t)n : want);
 		if (conn_process_rbuf(c) == -1 || (size_t)n <= want)
@@ -847,6 +901,7 @@ oq_write(struct conn *c)
 		}
 		oq_consume(q, n);
 		engine_stats.bytes_out += n;
+		c->tx_bytes += n;
 	}
 	return 0;
 }
@@ -954,7 +1009,7 @@ conn_linger(struct conn *c)
 {
 	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
 		return;
-	client_gone(c, c->graceful);
+	client_gone(c, c->graceful, NULL);
 	c->state = CONN_CLOSING;
 	evtimer_add(&c->timer, LINGER_MS);
 	if (conn_outq(c) == 0) {
@@ -978,7 +1033,7 @@ conn_close(struct conn *c, const char *why)
 		return;
 	if (why != NULL)
 		conn_log(c, LOG_DEBUG, "closed: %s", why);
-	client_gone(c, c->graceful);
+	client_gone(c, c->graceful, why);
 	client_free_held(c);
 	c->state = CONN_DEAD;
 	c->l->nconns--;
@@ -991,6 +1046,7 @@ conn_close(struct conn *c, const char *why)
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);
+	free(c->user);
 	buf_free(&c->rbuf);
 	oq_free(c);
 	if (c->onwlist)

@@ -141,6 +141,7 @@ engine_main(int debug)
 void
 engine_turn_end(void)
 {
+	sys_flush();
 	client_retry_held();
 	conn_flush_all();
 	ipc_flush_pending();
@@ -161,6 +162,7 @@ engine_start(void)
 		fatalx("IPC_START before IPC_ENGINE_CONF");
 	conn_listeners_start();
 	control_start();
+	sys_start();
 }
 
 /* The settings, at start and after each reload. */
@@ -170,6 +172,7 @@ engine_configure(const struct engine_conf *c)
 	econf = *c;
 	mqtt_set_max_user_props(c->max_user_properties);
 	engine_configured = 1;
+	sys_configure();
 }
 
 /* Ask authd about a CONNECT; the answer is client_verdict(). */
@@ -228,6 +231,21 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
 	control_stat(chan, "control.connections", s->ctl_conns);
+	control_stat(chan, "control.refused", s->ctl_refused);
+	control_stat(chan, "control.errors", s->ctl_errors);
+	control_stat(chan, "packets.received", s->packets_in);
+	control_stat(chan, "packets.sent", s->packets_out);
+	control_stat(chan, "payload.bytes.received", s->pub_bytes_in);
+	control_stat(chan, "payload.bytes.sent", s->pub_bytes_out);
+	control_stat(chan, "clients.total", s->connects);
+	control_stat(chan, "clients.maximum", s->clients_max);
+	control_stat(chan, "sessions.expired", s->sessions_expired);
+	control_stat(chan, "subscriptions.shared", s->shared_subscriptions);
+	control_stat(chan, "events", s->events);
+	control_stat(chan, "events.dropped", s->events_dropped);
+	control_stat(chan, "http.requests", s->http_requests);
+	control_stat(chan, "http.errors", s->http_errors);
+	control_stat(chan, "http.refused", s->http_refused);
 }
 
 void
@@ -235,7 +253,9 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct engine_conf	 c;
 	struct listener_opts	 lo;
+	struct ctl_proc		 p;
 	char			 name[LISTENER_NAME_MAX], err[512];
+	int64_t			 gid;
 
 	(void)chan;
 	if (child_dispatch(msg, engine_peers, engine_start))
@@ -252,7 +272,10 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		msg->fd = -1;
 		break;
 	case IPC_CONTROL:
-		control_init(msg->fd);
+		gid = ipc_get_int(msg, 1);
+		if (gid < -1 || gid > UINT32_MAX)
+			fatalx("bad IPC_CONTROL");
+		control_init(msg->fd, ipc_get_bool(msg, 0), gid);
 		msg->fd = -1;
 		break;
 	case IPC_ENGINE_CONF:
@@ -267,6 +290,24 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		if (ipc_get_cstr(msg, 1, err, sizeof(err)) == -1)
 			fatalx("bad IPC_CTL_RESULT");
 		control_result(msg->hdr.id, ipc_get_bool(msg, 0), err);
+		break;
+	case IPC_CTL_PROCESS:
+		memset(&p, 0, sizeof(p));
+		if (ipc_get_cstr(msg, 0, p.name, sizeof(p.name)) == -1 ||
+		    ipc_get_cstr(msg, 3, p.user, sizeof(p.user)) == -1 ||
+		    ipc_get_cstr(msg, 4, p.root, sizeof(p.root)) == -1 ||
+		    ipc_get_cstr(msg, 5, p.sandbox, sizeof(p.sandbox)) == -1)
+			fatalx("bad IPC_CTL_PROCESS");
+		p.pid = ipc_get_uint(msg, 1);
+		p.uid = ipc_get_uint(msg, 2);
+		p.rss = ipc_get_uint(msg, 6);
+		p.vsz = ipc_get_uint(msg, 7);
+		p.utime = ipc_get_uint(msg, 8);
+		p.stime = ipc_get_uint(msg, 9);
+		control_process(msg->hdr.id, &p);
+		break;
+	case IPC_CTL_END:
+		control_processes_end(msg->hdr.id);
 		break;
 	default:
 		fatalx("unexpected %s from the parent",

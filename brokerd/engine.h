@@ -47,6 +47,8 @@ struct listener {
 	char			 name[LISTENER_NAME_MAX];
 	struct listener_opts	 o;
 	uint32_t		 nconns;
+	uint64_t		 accepted;	/* since the start */
+	uint64_t		 refused;	/* by its limits */
 	struct event		 ev;
 	struct evtimer		 resume;
 };
@@ -132,6 +134,7 @@ struct conn {
 	uint8_t			 blocked;	/* waiting to write */
 	uint8_t			 graceful;	/* sent DISCONNECT 0 */
 	uint8_t			 bigread;	/* sends large packets */
+	uint8_t			 reason;	/* of the DISCONNECT */
 	uint8_t			 family;
 	uint16_t		 port;
 	uint16_t		 keepalive;	/* seconds, 0: none */
@@ -151,6 +154,10 @@ struct conn {
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
 	char			**alias;	/* client -> server */
+	char			*user;		/* of the CONNECT, or NULL */
+	uint64_t		 since;		/* ev_now() at CONNACK */
+	uint64_t		 rx_bytes;
+	uint64_t		 tx_bytes;
 };
 
 /* A message as published: shared by every queue that holds it. */
@@ -326,6 +333,21 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 ctl_refused;	/* control: not allowed */
+	uint64_t		 ctl_errors;	/* control: protocol errors */
+	uint64_t		 packets_in;	/* MQTT packets of any type */
+	uint64_t		 packets_out;
+	uint64_t		 pub_bytes_in;	/* PUBLISH payloads */
+	uint64_t		 pub_bytes_out;
+	uint64_t		 connects;	/* CONNECTs accepted */
+	uint64_t		 clients_max;	/* most connected at once */
+	uint64_t		 sessions_expired;
+	uint64_t		 shared_subscriptions;
+	uint64_t		 events;	/* $SYS/broker/events/ */
+	uint64_t		 events_dropped;
+	uint64_t		 http_requests;	/* metrics answered */
+	uint64_t		 http_errors;
+	uint64_t		 http_refused;
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -339,6 +361,8 @@ void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
 
 /* conn.c */
+struct conn	*conn_after(uint32_t);
+struct listener	*conn_listener_next(struct listener *);
 void		 conn_listener_add(uint32_t, int, const char *,
 		    const struct listener_opts *, int);
 void		 conn_listeners_start(void);
@@ -369,12 +393,14 @@ int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 void		 client_verdict(struct conn *, int, uint8_t);
 void		 client_error(struct conn *, uint8_t, const char *);
-void		 client_gone(struct conn *, int);
+void		 client_gone(struct conn *, int, const char *);
+void		 client_kick(const char *, int);
 void		 client_retry_held(void);
 void		 client_free_held(struct conn *);
 
 /* session.c */
 struct session	*session_find(const char *);
+struct session	*session_after(const char *);
 struct session	*session_new(const char *);
 void		 session_free(struct session *);
 void		 session_free_all(void);
@@ -435,6 +461,9 @@ int		 topic_subscribe(struct session *, const uint8_t *, size_t,
 		    uint8_t, uint32_t, struct sub **, int *);
 int		 topic_unsubscribe(struct session *, const uint8_t *, size_t);
 struct sub	*topic_find_sub(struct session *, const uint8_t *, size_t);
+struct sub	*topic_sub_after(struct session *, const char *);
+int		 topic_overlap(const uint8_t *, size_t, const uint8_t *,
+		    size_t);
 void		 topic_remove_sub(struct sub *);
 unsigned int	 topic_split(const uint8_t *, size_t, const uint8_t **,
 		    uint16_t *, unsigned int);
@@ -449,11 +478,35 @@ void		 retain_free_all(void);
 void		 retain_match(const uint8_t *, size_t,
 		    void (*)(struct msg *, void *), void *);
 
+/* sys.c */
+void		 sys_start(void);
+void		 sys_configure(void);
+void		 sys_flush(void);
+void		 sys_free_all(void);
+void		 sys_event_connected(const struct conn *, int, int);
+void		 sys_event_disconnected(const struct conn *, int,
+		    const char *);
+void		 sys_event_expired(const struct session *);
+void		 sys_event_subscribed(const struct conn *, const struct sub *);
+void		 sys_event_unsubscribed(const struct conn *, const uint8_t *,
+		    size_t);
+
+/* metrics.c */
+void		 metrics_format(struct buf *, const struct ctl_proc *, size_t);
+void		 metrics_accept(struct listener *, int);
+
 /* control.c */
-void		 control_init(int);
+typedef void	(*control_procs_cb)(void *, const struct ctl_proc *, size_t);
+
+void		 control_init(int, int, int64_t);
 void		 control_start(void);
 void		 control_stat(struct ipc_chan *, const char *, uint64_t);
 void		 control_end(struct ipc_chan *, const char *);
 void		 control_result(uint32_t, int, const char *);
+void		 control_process(uint32_t, const struct ctl_proc *);
+void		 control_processes_end(uint32_t);
+uint32_t	 control_ask_processes(control_procs_cb, void *);
+void		 control_cancel_processes(uint32_t);
+uint64_t	 control_wallclock(uint64_t);
 
 #endif /* ENGINE_H */

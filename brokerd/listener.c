@@ -37,6 +37,7 @@
 #define LISTEN_BACKLOG	1024
 
 static int	control_bound;
+static int	monitor_bound;
 
 /*
  * Bind a UNIX socket at `path' with `mode'.  A socket file left by a
@@ -125,14 +126,30 @@ listener_bind_all(struct brokerd_conf *conf)
 	}
 }
 
-/* The control socket: root (the user running brokerd) only. */
+/*
+ * The control socket: root (the user running brokerd) only, or with a
+ * control group (its gid, or -1), that group too.
+ */
 int
-listener_bind_control(const char *path)
+listener_bind_control(const char *path, gid_t gid)
 {
 	int	 fd;
 
-	fd = bind_unix(path, 0600);
+	fd = bind_unix(path, gid == (gid_t)-1 ? 0600 : 0660);
 	control_bound = 1;
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1)
+		fatal("chown %s", path);
+	return fd;
+}
+
+/* The monitor socket: anyone may look, nobody may change (control.c). */
+int
+listener_bind_monitor(const char *path)
+{
+	int	 fd;
+
+	fd = bind_unix(path, 0666);
+	monitor_bound = 1;
 	return fd;
 }
 
@@ -147,4 +164,6 @@ listener_unlink_all(const struct brokerd_conf *conf)
 			unlink(l->path);
 	if (control_bound)
 		unlink(conf->control);
+	if (monitor_bound)
+		unlink(conf->monitor);
 }

@@ -35,6 +35,7 @@ static struct buf	 out;		/* one packet being encoded */
 static void
 packet_send(struct conn *c)
 {
+	engine_stats.packets_out++;
 	if (conn_send(c, buf_ptr(&out), buf_len(&out)) == -1)
 		conn_close(c, "out of memory");
 	out.rpos = out.wpos = 0;
@@ -154,5 +155,7 @@ packet_publish(struct conn *c, struct pub *p, uint8_t qos, uint16_t pid,
 	}
 	p->encoded++;
 	engine_stats.msgs_out++;
+	engine_stats.packets_out++;
+	engine_stats.pub_bytes_out += p->payload_len;
 	return 0;
 }

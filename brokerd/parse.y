@@ -91,6 +91,7 @@ static void	  pool_free(void);
 static char	*words[SETTINGS_MAX_WORDS];
 static size_t	 nwords;
 static int	 words_add(char *);
+static int	 words_have(const char *);
 static int	 setting_line(void);
 static int	 listener_options(struct listener_conf *);
 
@@ -197,8 +198,9 @@ main		: LISTEN ON STRING optport	{ nwords = 0; } words {
 				}
 				l = add_listener_unix($3);
 			} else
-				l = add_listener_tcp($3,
-				    $4 == -1 ? BROKERD_PORT : $4);
+				l = add_listener_tcp($3, $4 != -1 ? $4 :
+				    words_have("metrics") ?
+				    BROKERD_METRICS_PORT : BROKERD_PORT);
 			if (l == NULL)
 				YYERROR;
 			if (listener_options(l) == -1)
@@ -780,6 +782,18 @@ add_listener_unix(const char *path)
 		return NULL;
 	}
 	return listener_add(l);
+}
+
+/* A metrics listener has its own default port. */
+static int
+words_have(const char *w)
+{
+	size_t	 i;
+
+	for (i = 0; i < nwords; i++)
+		if (strcmp(words[i], w) == 0)
+			return 1;
+	return 0;
 }
 
 static int

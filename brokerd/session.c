@@ -62,6 +62,22 @@ session_find(const char *id)
 	return RB_FIND(session_tree, &sessions, &key);
 }
 
+/* The session after the one named `id' (the first if NULL), for listings. */
+struct session *
+session_after(const char *id)
+{
+	struct session	 key, *s;
+
+	if (id == NULL)
+		return RB_MIN(session_tree, &sessions);
+	memset(&key, 0, sizeof(key));
+	key.id = (char *)(uintptr_t)id;
+	if ((s = RB_NFIND(session_tree, &sessions, &key)) != NULL &&
+	    strcmp(s->id, id) == 0)
+		s = RB_NEXT(session_tree, &sessions, s);
+	return s;
+}
+
 /* Every session ends (for tests, and a clean exit). */
 void
 session_free_all(void)
@@ -675,6 +691,8 @@ session_timer(void *arg)
 	if (s->will_at != 0 && now >= s->will_at)
 		session_publish_will(s);
 	if (s->expires_at != 0 && now >= s->expires_at) {
+		engine_stats.sessions_expired++;
+		sys_event_expired(s);
 		/* The session ends: a will still waiting goes now. */
 		session_publish_will(s);
 		session_free(s);

@@ -388,6 +388,7 @@ topic_subscribe(struct session *s, const uint8_t *f, size_t len,
 		sub->idx = sub->group->n;
 		ptr_append((void ***)&sub->group->members, &sub->group->n,
 		    &sub->group->cap, sub);
+		engine_stats.shared_subscriptions++;
 	} else {
 		n = topic_node(f, len);
 		sub->idx = n->nsubs;
@@ -410,6 +411,7 @@ topic_remove_sub(struct sub *sub)
 	struct tnode	*n = sub->node;
 
 	if (g != NULL) {
+		engine_stats.shared_subscriptions--;
 		g->members[sub->idx] = g->members[--g->n];
 		g->members[sub->idx]->idx = sub->idx;
 		if (g->next >= g->n)
@@ -446,6 +448,109 @@ topic_find_sub(struct session *s, const uint8_t *f, size_t len)
 	sub = RB_FIND(sub_tree, &s->subs, key);
 	free(key);
 	return sub;
+}
+
+/* The subscription of `s' after `filter' (the first if NULL), in order. */
+struct sub *
+topic_sub_after(struct session *s, const char *filter)
+{
+	struct sub	*key, *sub;
+	size_t		 len;
+
+	if (filter == NULL)
+		return RB_MIN(sub_tree, &s->subs);
+	len = strlen(filter);
+	if ((key = calloc(1, sizeof(*key) + len + 1)) == NULL)
+		fatal(NULL);
+	memcpy(key->filter, filter, len);
+	if ((sub = RB_NFIND(sub_tree, &s->subs, key)) != NULL &&
+	    strcmp(sub->filter, filter) == 0)
+		sub = RB_NEXT(sub_tree, &s->subs, sub);
+	free(key);
+	return sub;
+}
+
+/* The levels of a topic or filter, one at a time. */
+struct lvcur {
+	const uint8_t	*p;
+	size_t		 len;
+	size_t		 pos;
+	int		 done;
+};
+
+static int
+lv_next(struct lvcur *c, const uint8_t **lp, size_t *ll)
+{
+	const uint8_t	*slash;
+
+	if (c->done)
+		return 0;
+	*lp = c->p + c->pos;
+	if ((slash = memchr(*lp, '/', c->len - c->pos)) == NULL) {
+		*ll = c->len - c->pos;
+		c->done = 1;
+	} else {
+		*ll = slash - *lp;
+		c->pos += *ll + 1;
+	}
+	return 1;
+}
+
+#define LV_IS(p, l, ch)	((l) == 1 && (p)[0] == (ch))
+
+/*
+ * 1 if some topic matches both filters `a' and `b' (a topic name is a
+ * filter without wildcards), the filters of shared subscriptions taken
+ * without their $share/GROUP/.  A wildcard in the first level matches
+ * no topic that starts with `$'.
+ */
+int
+topic_overlap(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	struct lvcur	 ca, cb;
+	struct mqtt_str	 g, f;
+	const uint8_t	*la, *lb;
+	size_t		 lal, lbl;
+	int		 ha, hb, wa, wb, first = 1;
+
+	if (mqtt_shared_split(a, alen, &g, &f) == 1) {
+		a = f.p;
+		alen = f.len;
+	}
+	if (mqtt_shared_split(b, blen, &g, &f) == 1) {
+		b = f.p;
+		blen = f.len;
+	}
+	memset(&ca, 0, sizeof(ca));
+	memset(&cb, 0, sizeof(cb));
+	ca.p = a;
+	ca.len = alen;
+	cb.p = b;
+	cb.len = blen;
+	for (;;) {
+		ha = lv_next(&ca, &la, &lal);
+		hb = lv_next(&cb, &lb, &lbl);
+		if (!ha || !hb) {
+			/* "a/#" matches "a". */
+			if (ha)
+				return LV_IS(la, lal, '#');
+			if (hb)
+				return LV_IS(lb, lbl, '#');
+			return 1;
+		}
+		wa = LV_IS(la, lal, '#') || LV_IS(la, lal, '+');
+		wb = LV_IS(lb, lbl, '#') || LV_IS(lb, lbl, '+');
+		if (first && ((wa && !wb && lbl > 0 && lb[0] == '$') ||
+		    (wb && !wa && lal > 0 && la[0] == '$')))
+			return 0;
+		first = 0;
+		if (LV_IS(la, lal, '#') || LV_IS(lb, lbl, '#'))
+			return 1;
+		if (wa || wb)
+			continue;
+		if (lal != lbl || memcmp(la, lb, lal) != 0)
+			return 0;
+	}
 }
 
 /* Returns 0, or -1 if `s' had no such subscription. */

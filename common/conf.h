@@ -80,7 +80,9 @@
 	X(max_qos, U32, 2, 0, 2, "max qos", 1)				\
 	X(retain_available, BOOL, 1, 0, 1, "retain", 1)			\
 	X(allow_empty_id, BOOL, 1, 0, 1, "empty client id", 1)		\
-	X(id_prefix, WORD, "auto-", 0, 32, "client id prefix", 1)
+	X(id_prefix, WORD, "auto-", 0, 32, "client id prefix", 1)	\
+	X(sys_interval, U32, 10, 0, 86400, "sys interval", 1)		\
+	X(sys_events, BOOL, 0, 0, 1, "sys events", 1)
 
 struct engine_conf {
 	ENGINE_SETTINGS(SETTING_FIELD)
@@ -100,7 +102,8 @@ enum listen_kind {
 	X(anonymous, FLAG, 0, 0, 1, "allow anonymous", 1)		\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
-	    "max connections per address", 0)
+	    "max connections per address", 0)				\
+	X(metrics, FLAG, 0, 0, 1, "metrics", 0)
 
 struct listener_opts {
 	LISTENER_SETTINGS(SETTING_FIELD)

@@ -1522,6 +1522,7 @@ mqtt_reason_name(uint8_t rc)
 						    "method";
 	case RC_KEEP_ALIVE_TIMEOUT:		return "keep alive timeout";
 	case RC_SESSION_TAKEN_OVER:		return "session taken over";
+	case RC_ADMINISTRATIVE_ACTION:		return "administrative action";
 	case RC_TOPIC_FILTER_INVALID:		return "topic filter invalid";
 	case RC_TOPIC_NAME_INVALID:		return "topic name invalid";
 	case RC_PACKET_ID_IN_USE:		return "packet identifier "

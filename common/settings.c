@@ -244,6 +244,11 @@ setting_value(const struct setting *s, void *base, const char *v,
 		strlcpy((char *)base + s->off, v, s->size);
 		return 0;
 	case SK_PATH:
+		if (v[0] == '\0' && s->sdef[0] == '\0') {
+			/* Not set, as by default. */
+			((char *)base + s->off)[0] = '\0';
+			return 0;
+		}
 		if (v[0] != '/') {
 			snprintf(err, errlen, "%s \"%s\" is not an absolute "
 			    "path", s->kw, v);
@@ -352,7 +357,8 @@ settings_check(const struct setting *tab, size_t n, const void *base,
 			if (memchr(str, '\0', s->size) == NULL ||
 			    (s->kind == SK_WORD && !word_ok(str, s->min,
 			    s->size)) ||
-			    (s->kind == SK_PATH && str[0] != '/'))
+			    (s->kind == SK_PATH && str[0] != '/' &&
+			    !(str[0] == '\0' && s->sdef[0] == '\0')))
 				goto bad;
 			continue;
 		}

@@ -38,7 +38,8 @@
  *	FLAG		the keywords alone turn it on (listener options)
  *	WORD		a name of letters, digits, _ . and -, not starting
  *			with -, of min to max - 1 characters (char[max])
- *	PATH		an absolute path shorter than max (char[max])
+ *	PATH		an absolute path shorter than max (char[max]); ""
+ *			if the default is "" (not set)
  *	LOGLEVEL	warning, info or debug (-1, 0, 1)
  * A numeric default of 0 below min means "not set" (no limit).
  */

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <limits.h>
 #include <stdint.h>
 
 #include <msgpack.h>
@@ -75,8 +76,9 @@ struct ipc_hdr {
 	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
 	 * code, compiled ACL (empty until ACLs exist) */		\
 	X(IPC_AUTH_VERDICT,	"tua",		0)			\
-	/* parent -> engine: the control socket */			\
-	X(IPC_CONTROL,		"",		IPC_FD)			\
+	/* parent -> engine: a control socket: read-only (the monitor	\
+	 * socket)?, the gid of the control group or -1 */		\
+	X(IPC_CONTROL,		"ti",		IPC_FD)			\
 	/* parent -> child: all set-up has been sent */		\
 	X(IPC_CONF_END,		"",		0)			\
 	/* child -> parent: sandboxed and ready */			\
@@ -85,17 +87,62 @@ struct ipc_hdr {
 	X(IPC_START,		"",		0)			\
 	/* parent -> child: new verbosity after a reload */		\
 	X(IPC_VERBOSE,		"i",		0)			\
-	/* brokerctl -> engine: show the counters */			\
+	/*								\
+	 * The control protocol (brokerd/control.c, brokerctl(8)): one	\
+	 * request, then records, then IPC_CTL_END or IPC_CTL_ERROR.	\
+	 * Requests from brokerctl, a string argument "" if none.	\
+	 */								\
 	X(IPC_CTL_SHOW_STATS,	"",		0)			\
-	/* engine -> brokerctl: one counter: name, value */		\
-	X(IPC_CTL_STAT,		"su",		0)			\
+	/* client id */							\
+	X(IPC_CTL_SHOW_CLIENTS,	"s",		0)			\
+	/* client id */							\
+	X(IPC_CTL_SHOW_SESSIONS, "s",		0)			\
+	/* client id or topic filter */					\
+	X(IPC_CTL_SHOW_SUBSCRIPTIONS, "s",	0)			\
+	/* topic filter */						\
+	X(IPC_CTL_SHOW_RETAINED, "s",		0)			\
+	X(IPC_CTL_SHOW_LISTENERS, "",		0)			\
+	/* also engine -> parent, id = the query */			\
+	X(IPC_CTL_SHOW_PROCESSES, "",		0)			\
+	X(IPC_CTL_SHOW_METRICS,	"",		0)			\
+	/* client id, end its session too? */				\
+	X(IPC_CTL_DISCONNECT,	"st",		0)			\
 	/* brokerctl -> engine -> parent: read the configuration again */ \
 	X(IPC_CTL_RELOAD,	"",		0)			\
+	/* brokerctl -> engine -> parent: debug logging on? */		\
+	X(IPC_CTL_LOG_VERBOSE,	"t",		0)			\
 	/* parent -> engine: how a reload went: success, message */	\
 	X(IPC_CTL_RESULT,	"ts",		0)			\
-	/* engine -> brokerctl: the request failed: why */		\
-	X(IPC_CTL_ERROR,	"s",		0)			\
-	/* engine -> brokerctl: the end of a reply (message or "") */	\
+	/* Records of replies, engine -> brokerctl.			\
+	 * One counter: name, value */					\
+	X(IPC_CTL_STAT,		"su",		0)			\
+	/* client id, address, listener, protocol level, has user,	\
+	 * user, keep alive, connected since (Unix time), in flight,	\
+	 * queued, bytes received, bytes sent, subscriptions */	\
+	X(IPC_CTL_CLIENT,	"sssutsuuuuuuu", 0)			\
+	/* client id, online, protocol level, expiry (s, 2^32-1:	\
+	 * never), expires in (s, -1: not counting down), subscriptions, \
+	 * queued, queued bytes, in flight, will waiting, dropped */	\
+	X(IPC_CTL_SESSION,	"stuuiuuuutu",	0)			\
+	/* client id, filter, QoS, no local, retain as published,	\
+	 * retain handling, subscription identifier (0: none) */	\
+	X(IPC_CTL_SUBSCRIPTION,	"ssuttuu",	0)			\
+	/* topic, QoS, payload size, expires in (s, -1: never),		\
+	 * the first bytes of the payload */				\
+	X(IPC_CTL_RETAINED,	"suuib",	0)			\
+	/* id, name, type, family, connections, accepted, refused,	\
+	 * max connections, max per address (0: none), anonymous */	\
+	X(IPC_CTL_LISTENER,	"usssuuuuut",	0)			\
+	/* also parent -> engine: name, pid, uid, user, root directory,	\
+	 * sandbox, resident bytes, virtual bytes, user CPU ms,	\
+	 * system CPU ms */						\
+	X(IPC_CTL_PROCESS,	"suusssuuuu",	0)			\
+	/* a piece of text (show metrics) */				\
+	X(IPC_CTL_TEXT,		"s",		0)			\
+	/* the request failed: exit status for brokerctl, why */	\
+	X(IPC_CTL_ERROR,	"us",		0)			\
+	/* the end of a reply (message or ""); also parent -> engine	\
+	 * after the IPC_CTL_PROCESS records */				\
 	X(IPC_CTL_END,		"s",		0)
 
 enum ipc_type {
@@ -121,6 +168,27 @@ extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
 #define IPC_MAX_DEPTH		8
 #define IPC_MAX_FDQ		16
 #define IPC_CTL_MAXLEN		(64 * 1024)
+
+/* A process of brokerd, as the parent describes it (IPC_CTL_PROCESS). */
+struct ctl_proc {
+	char			 name[16];
+	uint64_t		 pid;
+	uint64_t		 uid;
+	char			 user[64];
+	char			 root[PATH_MAX];
+	char			 sandbox[64];
+	uint64_t		 rss;		/* bytes */
+	uint64_t		 vsz;
+	uint64_t		 utime;		/* ms */
+	uint64_t		 stime;
+};
+
+/* brokerctl's exit status; IPC_CTL_ERROR says which. */
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_FAILED		1	/* the request failed; usage */
+#define CTL_EXIT_UNREACHABLE	2	/* brokerd is not running */
+#define CTL_EXIT_DENIED		3	/* not allowed */
+#define CTL_EXIT_BROKEN		4	/* the connection broke */
 
 /* A received message: the header, its fd and its validated fields. */
 struct ipc_msg {

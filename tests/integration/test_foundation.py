@@ -233,7 +233,7 @@ def test_brokerctl():
     if IS_ROOT:
         # The socket file is root's; getpeereid() would refuse anyway.
         r = b.ctl("show", "stats", check_rc=False, as_user="nobody")
-        check(r.returncode == 1, "a normal user is refused")
+        check(r.returncode == 3, "a normal user is refused (exit 3)")
 
 
 def test_control_garbage_is_not_fatal():

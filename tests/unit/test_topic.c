@@ -1035,6 +1035,49 @@ test_retain_msg_shared(void **state)
 	assert_string_equal(retained("#"), "");
 }
 
+static int
+overlap(const char *a, const char *b)
+{
+	int	 r = topic_overlap((const uint8_t *)a, strlen(a),
+		    (const uint8_t *)b, strlen(b));
+
+	/* Overlap is symmetric. */
+	assert_int_equal(r, topic_overlap((const uint8_t *)b, strlen(b),
+	    (const uint8_t *)a, strlen(a)));
+	return r;
+}
+
+/* brokerctl show subscriptions FILTER: filters that share a topic. */
+static void
+test_overlap(void **state)
+{
+	(void)state;
+	assert_true(overlap("a/b", "a/b"));
+	assert_false(overlap("a/b", "a/c"));
+	assert_false(overlap("a/b", "a/b/c"));
+	assert_true(overlap("a/+", "a/b"));
+	assert_true(overlap("+/b", "a/+"));
+	assert_false(overlap("+/b", "a/c"));
+	assert_true(overlap("#", "a/b/c"));
+	assert_true(overlap("a/#", "a"));
+	assert_true(overlap("a/#", "a/b/c"));
+	assert_false(overlap("a/#", "b"));
+	assert_true(overlap("a/+/c", "a/#"));
+	assert_true(overlap("+/+", "a/b"));
+	assert_false(overlap("+/+", "a/b/c"));
+	assert_true(overlap("a/", "a/+"));
+	assert_false(overlap("a/", "a"));
+	/* Wildcards in the first level do not reach $ topics. */
+	assert_false(overlap("#", "$SYS/broker/uptime"));
+	assert_false(overlap("+/broker/#", "$SYS/broker/uptime"));
+	assert_true(overlap("$SYS/#", "$SYS/broker/uptime"));
+	assert_true(overlap("#", "+/x"));
+	/* Shared subscriptions by their filter. */
+	assert_true(overlap("$share/g/a/+", "a/b"));
+	assert_false(overlap("$share/g/a/+", "b/b"));
+	assert_true(overlap("$share/g/#", "$share/h/x"));
+}
+
 int
 main(void)
 {
@@ -1061,6 +1104,7 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_topic_split,
 		    setup, teardown),
+		cmocka_unit_test(test_overlap),
 		cmocka_unit_test_setup_teardown(test_retain_match,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retain_dollar,
