@@ -270,11 +270,13 @@ client_assign_id(void)
 static const uint8_t *
 client_fwd_props(const struct mqtt_str *block, uint64_t strip, uint32_t *len)
 {
+	uint8_t	*p;
+
 	if (block->len > fwd_cap) {
-		free(fwd);
-		fwd_cap = block->len;
-		if ((fwd = malloc(fwd_cap)) == NULL)
+		if ((p = realloc(fwd, block->len)) == NULL)
 			fatal(NULL);
+		fwd = p;
+		fwd_cap = block->len;
 	}
 	*len = mqtt_props_strip(block, strip, fwd);
 	return fwd;
