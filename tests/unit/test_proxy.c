@@ -334,8 +334,8 @@ test_v2_errors(void **state)
 	expect_error(p.b, p.n, BOTH, "PROXY v2: address block too short");
 	/* Longer than the caller allows, judged from the fixed part. */
 	inet4_body(&b);
-	memset(b.b + 100, 0, 5000);
-	put_tlv(&b, 0x04, b.b + 100, 5000 - 12 - 3);
+	memset(p.b, 0, 5000);
+	put_tlv(&b, 0x04, p.b, 5000 - 12 - 3);
 	v2(&p, 0x21, 0x11, &b);
 	assert_int_equal(proxy_decode(p.b, 16, BOTH, 4096, &h, &e),
 	    PROXY_ERROR);
