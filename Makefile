@@ -75,7 +75,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
-		   tlsproxy/proxy.c tlsproxy/tls.c
+		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

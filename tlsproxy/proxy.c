@@ -150,7 +150,7 @@ proxy_v1(const uint8_t *p, size_t len, struct proxy_hdr *h,
 	char		 proto[8], src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	char		 sport[8], dport[8];
 	size_t		 i, lim = len < PROXY_V1_MAX ? len : PROXY_V1_MAX;
-	int		 af;
+	int		 af = AF_UNSPEC;
 
 	for (i = 0; i < lim; i++) {
 		if (p[i] == '\n')

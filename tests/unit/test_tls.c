@@ -22,10 +22,8 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -42,28 +40,7 @@
 #include <openssl/x509.h>
 
 #include "tlsproxy.h"
-
-static char	 pki[64];
-
-/* A file of the PKI, as the parent would send it. */
-static struct tls_pem
-pem(const char *name)
-{
-	struct tls_pem	 p = { NULL, 0 };
-	struct stat	 st;
-	char		 path[256];
-	int		 fd;
-
-	snprintf(path, sizeof(path), "%s/%s", pki, name);
-	if ((fd = open(path, O_RDONLY)) == -1 || fstat(fd, &st) == -1)
-		fail_msg("%s: %s", path, strerror(errno));
-	p.len = st.st_size;
-	p.p = malloc(p.len);
-	assert_non_null(p.p);
-	assert_int_equal(read(fd, p.p, p.len), (ssize_t)p.len);
-	close(fd);
-	return p;
-}
+#include "pki.h"
 
 static int
 wiped(const struct tls_pem *p)
@@ -79,16 +56,8 @@ wiped(const struct tls_pem *p)
 static int
 setup(void **state)
 {
-	const char	*src = getenv("BROKERD_SRCDIR");
-	char		 cmd[512];
-
 	(void)state;
-	strlcpy(pki, "/tmp/brokerd-test-tls.XXXXXX", sizeof(pki));
-	if (mkdtemp(pki) == NULL)
-		return -1;
-	snprintf(cmd, sizeof(cmd), "sh %s/tests/pki/mkpki %s",
-	    src != NULL ? src : ".", pki);
-	if (system(cmd) != 0)
+	if (pki_setup() == -1)
 		return -1;
 	tls_init();
 	return 0;
@@ -97,11 +66,8 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char	 cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", pki);
-	return system(cmd) == 0 ? 0 : -1;
+	return pki_teardown();
 }
 
 /* A server configuration; the caller frees what it loaded. */
@@ -121,8 +87,8 @@ sconf_init(struct sconf *s, const char *name)
 	if (name != NULL) {
 		snprintf(crt, sizeof(crt), "%s.crt", name);
 		snprintf(key, sizeof(key), "%s.key", name);
-		s->kp[0].cert = pem(crt);
-		s->kp[0].key = pem(key);
+		s->kp[0].cert = pki_pem(crt);
+		s->kp[0].key = pki_pem(key);
 		s->c.nkeypairs = 1;
 	}
 }
@@ -130,8 +96,8 @@ sconf_init(struct sconf *s, const char *name)
 static void
 sconf_add(struct sconf *s, const char *crt, const char *key)
 {
-	s->kp[s->c.nkeypairs].cert = pem(crt);
-	s->kp[s->c.nkeypairs].key = pem(key);
+	s->kp[s->c.nkeypairs].cert = pki_pem(crt);
+	s->kp[s->c.nkeypairs].key = pki_pem(key);
 	s->c.nkeypairs++;
 }
 
@@ -185,12 +151,12 @@ client(const char *name, int max_version)
 	char			 err[256], crt[64], key[64];
 
 	memset(&c, 0, sizeof(c));
-	c.ca = pem("ca.crt");
+	c.ca = pki_pem("ca.crt");
 	if (name != NULL) {
 		snprintf(crt, sizeof(crt), "%s.crt", name);
 		snprintf(key, sizeof(key), "%s.key", name);
-		kp.cert = pem(crt);
-		kp.key = pem(key);
+		kp.cert = pki_pem(crt);
+		kp.key = pki_pem(key);
 		c.keypair = &kp;
 	}
 	ctx = tls_client_ctx_new(&c, err, sizeof(err));
@@ -469,12 +435,12 @@ test_load_errors(void **state)
 	server_fails(&s, "no CA certificate");
 	sconf_init(&s, "server-rsa");
 	s.c.verify = TLS_VERIFY_REQUIRED;
-	s.c.ca = pem("server-rsa.key");
+	s.c.ca = pki_pem("server-rsa.key");
 	server_fails(&s, "no CA certificate");
 	sconf_init(&s, "server-rsa");
 	s.c.verify = TLS_VERIFY_REQUIRED;
-	s.c.ca = pem("ca.crt");
-	s.c.crl = pem("ca.crt");
+	s.c.ca = pki_pem("ca.crt");
+	s.c.crl = pki_pem("ca.crt");
 	server_fails(&s, "no CRL");
 	sconf_init(&s, "server-rsa");
 	s.c.ciphers = "NOPE";
@@ -503,7 +469,7 @@ test_client_required(void **state)
 	(void)state;
 	sconf_init(&s, "server-rsa");
 	s.c.verify = TLS_VERIFY_REQUIRED;
-	s.c.ca = pem("ca.crt");
+	s.c.ca = pki_pem("ca.crt");
 	ts = server(&s);
 
 	cctx = client("client", 0);
@@ -549,8 +515,8 @@ test_client_required(void **state)
 
 	sconf_init(&s, "server-rsa");
 	s.c.verify = TLS_VERIFY_REQUIRED;
-	s.c.ca = pem("ca.crt");
-	s.c.crl = pem("crl.pem");
+	s.c.ca = pki_pem("ca.crt");
+	s.c.crl = pki_pem("crl.pem");
 	ts = server(&s);
 	expect_refused(ts, cctx, "revoked");
 	SSL_CTX_free(cctx);
@@ -574,7 +540,7 @@ test_client_optional(void **state)
 	(void)state;
 	sconf_init(&s, "server-ec");
 	s.c.verify = TLS_VERIFY_OPTIONAL;
-	s.c.ca = pem("ca.crt");
+	s.c.ca = pki_pem("ca.crt");
 	ts = server(&s);
 	cctx = client(NULL, 0);
 	assert_int_equal(handshake(ts, cctx, "localhost", NULL, &k), 0);
@@ -664,7 +630,7 @@ test_resumption(void **state)
 	(void)state;
 	sconf_init(&s, "server-rsa");
 	s.c.verify = TLS_VERIFY_REQUIRED;
-	s.c.ca = pem("ca.crt");
+	s.c.ca = pki_pem("ca.crt");
 	ts = server(&s);
 	assert_int_equal(handshake(ts, cctx, "localhost", NULL, &k), 0);
 	assert_non_null(sess = SSL_get1_session(k.c));
@@ -718,9 +684,9 @@ test_client_ctx(void **state)
 	memset(&c, 0, sizeof(c));
 	assert_null(tls_client_ctx_new(&c, err, sizeof(err)));
 	assert_non_null(strstr(err, "no CA"));
-	c.ca = pem("ca.crt");
-	kp.cert = pem("client.crt");
-	kp.key = pem("server-ec.key");
+	c.ca = pki_pem("ca.crt");
+	kp.cert = pki_pem("client.crt");
+	kp.key = pki_pem("server-ec.key");
 	c.keypair = &kp;
 	assert_null(tls_client_ctx_new(&c, err, sizeof(err)));
 	assert_non_null(strstr(err, "does not match"));
