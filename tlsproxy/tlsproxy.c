@@ -28,6 +28,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "tlsproxy.h"
 
 static void	tlsproxy_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	tlsproxy_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
@@ -39,6 +40,8 @@ static const ipc_dispatch_fn tlsproxy_peers[PROC_MAX] = {
 int
 main(int argc, char *argv[])
 {
+	/* OpenSSL before the sandbox: it reads no file after this. */
+	tls_init();
 	child_main(PROC_TLSPROXY, argc, argv, tlsproxy_dispatch_parent);
 }
 

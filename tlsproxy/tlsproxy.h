@@ -123,6 +123,14 @@ SSL		*tls_client_ssl(SSL_CTX *, int, const char *);
 /*
  * The hand-off record: what the engine is told with each connection.
  * Strings are NUL-terminated and hold no NUL; empty when unknown.
+ *
+ * Kernel TLS (Linux CONFIG_TLS, OpenSSL with SSL_OP_ENABLE_KTLS) would
+ * fit here: once the handshake is done and the traffic keys are in the
+ * kernel, a TLS connection without WebSocket needs no relay, and the
+ * record would go with the client socket itself instead of a socketpair
+ * end.  The engine would read plaintext from it as from a TCP client;
+ * tlsproxy would keep only the connections it must still frame or whose
+ * cipher the kernel does not offer.  The private key stays here.
  */
 struct handoff {
 	uint32_t	 listener;
