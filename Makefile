@@ -84,7 +84,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/route.c brokerd/packet.c \
-		   brokerd/topic.c brokerd/retain.c
+		   brokerd/topic.c brokerd/retain.c brokerd/tlsconf.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \

@@ -151,6 +151,28 @@ struct conn {
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
 	char			**alias;	/* client -> server */
+	uint8_t			 transport;	/* TRANSPORT_ (conf.h) */
+	struct conn_cert	*cert;		/* from tlsproxy, or NULL */
+};
+
+/* A client certificate's identity, as tlsproxy verified it. */
+struct conn_cert {
+	uint8_t			 source;	/* IDENTITY_ (conf.h) */
+	char			*subject;	/* RFC 2253 */
+	char			*cn;
+};
+
+/* What tlsproxy says of a connection it hands over (IPC_TLS_CONN). */
+struct conn_facts {
+	uint32_t		 listener;
+	struct sockaddr_storage	 peer;
+	uint8_t			 transport;
+	uint8_t			 proxied;
+	uint8_t			 identity;
+	char			 tls_version[TLS_VERSION_MAX];
+	char			 tls_cipher[TLS_CIPHER_MAX];
+	char			 subject[TLS_SUBJECT_MAX];
+	char			 cn[TLS_CN_MAX];
 };
 
 /* A message as published: shared by every queue that holds it. */
@@ -302,6 +324,7 @@ struct engine_stats {
 	uint64_t		 conns;		/* now */
 	uint64_t		 conns_total;
 	uint64_t		 conns_refused;	/* listener limits */
+	uint64_t		 conns_relayed;	/* handed over by tlsproxy */
 	uint64_t		 clients;	/* connected now */
 	uint64_t		 sessions;
 	uint64_t		 subscriptions;
@@ -343,6 +366,7 @@ void		 engine_auth_request(struct conn *,
 void		 conn_listener_add(uint32_t, int, const char *,
 		    const struct listener_opts *, int);
 void		 conn_listeners_start(void);
+void		 conn_adopt(int, const struct conn_facts *);
 struct listener	*conn_listener_by_id(uint32_t);
 void		 conn_flush_all(void);
 struct conn	*conn_by_id(uint32_t);

@@ -89,9 +89,10 @@ struct rbuf {
 	size_t		 w;
 };
 
-/* Handshakes in progress from one address. */
+/* Handshakes in progress from one address on one listener. */
 struct relay_src {
 	RB_ENTRY(relay_src) entry;
+	uint32_t	 lid;
 	int		 family;
 	uint8_t		 addr[16];
 	unsigned int	 n;
@@ -109,6 +110,7 @@ struct relay {
 	struct event	 cev;
 	struct event	 eev;
 	struct evtimer	 timer;		/* the handshake deadline, the linger */
+	struct evtimer	 kick;		/* stalled input has room again */
 	enum relay_state state;
 	unsigned int	 flags;
 	struct relay_src *src;
@@ -164,6 +166,8 @@ static void	relay_close_begin(struct relay *, uint16_t);
 static int
 relay_src_cmp(struct relay_src *a, struct relay_src *b)
 {
+	if (a->lid != b->lid)
+		return a->lid < b->lid ? -1 : 1;
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
 	return memcmp(a->addr, b->addr, sizeof(a->addr));
@@ -247,8 +251,12 @@ static int
 relay_src_take(struct relay *r, const struct sockaddr_storage *ss)
 {
 	struct relay_src	 key, *s;
+	unsigned int		 max = relay_lim.max_handshakes_addr;
 
+	if (r->lst != NULL && r->lst->max_handshakes_addr != 0)
+		max = r->lst->max_handshakes_addr;
 	memset(&key, 0, sizeof(key));
+	key.lid = r->lid;
 	key.family = ss->ss_family;
 	if (ss->ss_family == AF_INET)
 		memcpy(key.addr, &((const struct sockaddr_in *)ss)->sin_addr,
@@ -261,12 +269,12 @@ relay_src_take(struct relay *r, const struct sockaddr_storage *ss)
 	if ((s = RB_FIND(relay_srcs, &relay_srcs, &key)) == NULL) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			return -1;
+		s->lid = key.lid;
 		s->family = key.family;
 		memcpy(s->addr, key.addr, sizeof(s->addr));
 		RB_INSERT(relay_srcs, &relay_srcs, s);
 	}
-	if (relay_lim.max_handshakes_addr != 0 &&
-	    s->n >= relay_lim.max_handshakes_addr)
+	if (max != 0 && s->n >= max)
 		return -1;
 	s->n++;
 	r->src = s;
@@ -292,6 +300,8 @@ relay_handshake_done(struct relay *r)
 	if (r->flags & R_HANDSHAKE) {
 		r->flags &= ~R_HANDSHAKE;
 		rstats.handshakes--;
+		if (r->lst != NULL)
+			r->lst->handshakes--;
 		evtimer_del(&r->timer);
 	}
 	relay_src_drop(r);
@@ -303,6 +313,7 @@ relay_free(struct relay *r)
 	TAILQ_REMOVE(&relays, r, entry);
 	relay_handshake_done(r);
 	evtimer_del(&r->timer);
+	evtimer_del(&r->kick);
 	if (r->flags & R_COUNTED)
 		rstats.connections--;
 	SSL_free(r->ssl);
@@ -901,6 +912,16 @@ relay_client_out(struct relay *r)
 	return 0;
 }
 
+/* Write to the engine what there is, and tell it the client's end. */
+static int
+relay_engine_flush(struct relay *r)
+{
+	if (rbuf_len(&r->toeng) > 0 ||
+	    (r->flags & (R_CLIENT_EOF | R_ENGINE_SHUT)) == R_CLIENT_EOF)
+		return relay_engine_out(r);
+	return 0;
+}
+
 static int
 relay_transfer(struct relay *r, int cf, int ef)
 {
@@ -917,15 +938,21 @@ relay_transfer(struct relay *r, int cf, int ef)
 			return -1;
 	if (r->state != RS_OPEN)
 		return 0;
-	if (rbuf_len(&r->toeng) > 0 ||
-	    (r->flags & (R_CLIENT_EOF | R_ENGINE_SHUT)) == R_CLIENT_EOF)
-		if (relay_engine_out(r) == -1)
-			return -1;
+	if (relay_engine_flush(r) == -1)
+		return -1;
 	if ((ef & EV_READ) && relay_engine_in(r) == -1)
 		return -1;
 	if (rbuf_len(&r->tocli) > 0 || (r->flags & R_ENGINE_EOF))
 		if (relay_client_out(r) == -1)
 			return -1;
+	/*
+	 * Input that waited for room, with room now: no socket event will
+	 * say so (it is in `in' or in OpenSSL), so the next turn does.
+	 */
+	if (r->state == RS_OPEN && (r->flags & R_STALLED) &&
+	    rbuf_room(&r->toeng) > 0 && (!(r->lflags & TPL_WS) ||
+	    rbuf_room(&r->tocli) >= 2 + WS_CTL_MAX))
+		evtimer_add(&r->kick, 0);
 	return 0;
 }
 
@@ -1092,6 +1119,12 @@ relay_engine_cb(int fd, int flags, void *arg)
 }
 
 static void
+relay_kick(void *arg)
+{
+	relay_step(arg, 0, 0);
+}
+
+static void
 relay_timeout(void *arg)
 {
 	struct relay	*r = arg;
@@ -1099,8 +1132,7 @@ relay_timeout(void *arg)
 	if (r->state != RS_CLOSING) {
 		rstats.handshake_timeouts++;
 		log_limited(&relay_rl, LOG_WARNING, "%s: listener %u: no "
-		    "hand-off within %u ms (in the %s), closed", r->name,
-		    r->lid, relay_lim.handshake_timeout,
+		    "hand-off in time (in the %s), closed", r->name, r->lid,
 		    relay_states[r->state]);
 	} else
 		log_debug("%s: closed after lingering", r->name);
@@ -1115,14 +1147,16 @@ relay_accept(struct tp_listener *lst, int fd, const struct sockaddr *sa,
 {
 	struct relay	*r;
 	socklen_t	 len;
+	unsigned int	 max;
 
 	rstats.accepted++;
-	if (relay_lim.max_handshakes != 0 &&
-	    rstats.handshakes >= relay_lim.max_handshakes) {
+	max = lst->max_handshakes != 0 ? lst->max_handshakes :
+	    relay_lim.max_handshakes;
+	if (max != 0 && lst->handshakes >= max) {
 		rstats.refused_busy++;
 		log_limited(&relay_rl, LOG_WARNING, "listener %u: %u "
 		    "handshakes in progress, connection refused", lst->id,
-		    rstats.handshakes);
+		    lst->handshakes);
 		close(fd);
 		return;
 	}
@@ -1161,9 +1195,12 @@ relay_accept(struct tp_listener *lst, int fd, const struct sockaddr *sa,
 	}
 	r->flags |= R_HANDSHAKE;
 	rstats.handshakes++;
+	lst->handshakes++;
 	ev_set(&r->cev, fd, relay_client_cb, r);
 	evtimer_set(&r->timer, relay_timeout, r);
-	evtimer_add(&r->timer, relay_lim.handshake_timeout);
+	evtimer_set(&r->kick, relay_kick, r);
+	evtimer_add(&r->timer, lst->handshake_timeout != 0 ?
+	    lst->handshake_timeout : relay_lim.handshake_timeout);
 	TAILQ_INSERT_TAIL(&relays, r, entry);
 	if (lst->proxy != 0)
 		r->state = RS_PROXY;

@@ -33,6 +33,7 @@
 
 #include <openssl/ssl.h>
 
+#include "conf.h"
 #include "event.h"
 #include "http.h"
 
@@ -88,11 +89,6 @@ struct tls_server;
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define TLS_DEFAULT_GROUPS	"X25519:P-256:P-384"
 
-/* What identity a connection's certificate gave (struct handoff). */
-#define TLS_SUBJECT_MAX		1024
-#define TLS_CN_MAX		256
-#define TLS_VERSION_MAX		16
-#define TLS_CIPHER_MAX		64
 
 void		 tls_init(void);
 struct tls_server *tls_server_new(struct tls_server_conf *, char *, size_t);
@@ -109,20 +105,10 @@ SSL		*tls_client_ssl(SSL_CTX *, int, const char *);
 
 /* relay.c */
 
-/* How a client reached us. */
-#define TRANSPORT_TCP		0	/* plain, behind a PROXY header */
-#define TRANSPORT_TLS		1
-#define TRANSPORT_WS		2
-#define TRANSPORT_WSS		3
-
-/* Where the certificate identity came from. */
-#define IDENTITY_NONE		0
-#define IDENTITY_TLS		1	/* our handshake verified it */
-#define IDENTITY_PROXY		2	/* the load balancer's PROXY v2 TLVs */
-
 /*
- * The hand-off record: what the engine is told with each connection.
- * Strings are NUL-terminated and hold no NUL; empty when unknown.
+ * The hand-off record: what the engine is told with each connection
+ * (IPC_TLS_CONN; TRANSPORT_ and IDENTITY_ are in conf.h).  Strings are
+ * NUL-terminated and hold no NUL; empty when unknown.
  *
  * Kernel TLS (Linux CONFIG_TLS, OpenSSL with SSL_OP_ENABLE_KTLS) would
  * fit here: once the handshake is done and the traffic keys are in the
@@ -157,12 +143,18 @@ struct tp_listener {
 	unsigned int	 proxy;		/* PROXY_V1 | PROXY_V2, or 0 */
 	struct tls_server *tls;		/* TPL_TLS; replaced at reload */
 	struct http_policy http;	/* TPL_WS */
+	/* 0: relay_limits' */
+	unsigned int	 max_handshakes;
+	unsigned int	 max_handshakes_addr;
+	unsigned int	 handshake_timeout;	/* ms */
+	unsigned int	 handshakes;		/* in progress */
 	struct event	 ev;
 	struct evtimer	 pause;		/* out of descriptors: wait */
 };
 
+/* Defaults for every listener; the handshake limits count per listener. */
 struct relay_limits {
-	unsigned int	 max_handshakes;	/* in progress, in all */
+	unsigned int	 max_handshakes;	/* in progress */
 	unsigned int	 max_handshakes_addr;	/* ... from one address */
 	unsigned int	 handshake_timeout;	/* ms, accept to hand-off */
 	unsigned int	 close_timeout;		/* ms to linger at the end */

@@ -404,6 +404,31 @@ test_ws(void **state)
 	assert_memory_equal(e.buf + 4, "abcd", 4);
 	assert_int_equal(pump_read(&c, head + 320), head + 320);
 	assert_memory_equal(c.buf + head + 316, "\x8a\x02hi", 4);
+	/* A frame far larger than the relay's buffers, and its echo. */
+	{
+		static uint8_t	 big[200000 + 16], pat[200000];
+		size_t		 k;
+
+		for (k = 0; k < sizeof(pat); k++)
+			pat[k] = (uint8_t)(k * 31);
+		big[0] = 0x82;
+		big[1] = 0x80 | 127;
+		for (k = 0; k < 8; k++)
+			big[2 + k] = (uint8_t)((uint64_t)sizeof(pat) >>
+			    (56 - 8 * k));
+		memcpy(big + 10, "\x01\x02\x03\x04", 4);
+		for (k = 0; k < sizeof(pat); k++)
+			big[14 + k] = pat[k] ^ (uint8_t)(k % 4 + 1);
+		free(e.buf);
+		e.buf = malloc(sizeof(pat) + 64);
+		e.size = sizeof(pat) + 64;
+		e.len = 8;
+		peer_write(&c, big, 14 + sizeof(pat));
+		assert_int_equal(pump_read(&e, 8 + sizeof(pat)),
+		    8 + sizeof(pat));
+		assert_memory_equal(e.buf + 8, pat, sizeof(pat));
+		e.len = 8;
+	}
 	/* The client closes: its code comes back, then the end. */
 	n = mkframe(b, 1, WS_OP_CLOSE, "\x03\xe8", 2);
 	peer_write(&c, b, n);
