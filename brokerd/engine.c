@@ -86,6 +86,7 @@
 
 struct engine_stats	 engine_stats;
 struct engine_conf	 econf;
+static struct tlsproxy_stats	 tlsproxy_stats;	/* as it last sent them */
 
 static int		 engine_configured;
 
@@ -226,6 +227,10 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
 	control_stat(chan, "control.connections", s->ctl_conns);
+#define TLSPROXY_STAT_SHOW(name)					\
+	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
+	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)
+#undef TLSPROXY_STAT_SHOW
 }
 
 void
@@ -324,6 +329,11 @@ engine_dispatch_tlsproxy(struct ipc_chan *chan, struct ipc_msg *msg)
 		engine_tls_conn(msg, &f);
 		conn_adopt(msg->fd, &f);
 		msg->fd = -1;
+		break;
+	case IPC_TLS_STATS:
+		if (ipc_get_struct(msg, 0, &tlsproxy_stats,
+		    sizeof(tlsproxy_stats)) == -1)
+			fatalx("IPC_TLS_STATS: not a struct tlsproxy_stats");
 		break;
 	default:
 		fatalx("unexpected %s from tlsproxy",

@@ -155,6 +155,33 @@ enum tls_pem_kind {
 #define TLS_VERSION_MAX		16
 #define TLS_CIPHER_MAX		64
 
+/*
+ * tlsproxy's counters, shown by brokerctl show stats as "tlsproxy.NAME":
+ * tlsproxy sends them to the engine when they change (IPC_TLS_STATS).
+ */
+#define TLSPROXY_STATS(X)						\
+	X(accepted)		/* connections accepted */		\
+	X(handed_off)		/* ... handed to the engine */		\
+	X(refused_busy)		/* max handshakes reached */		\
+	X(refused_addr)		/* max handshakes per address */	\
+	X(handshake_timeouts)						\
+	X(tls_failed)		/* TLS handshakes that failed */	\
+	X(plain_mqtt)		/* MQTT on a TLS or WebSocket listener */ \
+	X(not_tls)		/* something else on a TLS listener */	\
+	X(proxy_bad)		/* bad or missing PROXY header */	\
+	X(http_bad)		/* refused WebSocket upgrades */	\
+	X(ws_bad)		/* connections closed for a bad frame */ \
+	X(identity_bad)		/* certificates with no clear identity */ \
+	X(bytes_in)		/* client to engine */			\
+	X(bytes_out)		/* engine to client */			\
+	X(handshakes)		/* now in progress */			\
+	X(connections)		/* now relayed */
+
+#define TLSPROXY_STAT_FIELD(name)	uint64_t name;
+struct tlsproxy_stats {
+	TLSPROXY_STATS(TLSPROXY_STAT_FIELD)
+};
+
 /* Served by tlsproxy rather than the engine. */
 #define LISTENER_RELAYED(o)	((o)->tls || (o)->websocket ||		\
 				    (o)->proxy_protocol)

@@ -81,6 +81,8 @@ struct ipc_hdr {
 	 * address (struct sockaddr_storage), transport, proxied,	\
 	 * identity, TLS version, cipher, subject, CN */		\
 	X(IPC_TLS_CONN,		"ubbutussss",	IPC_FD)			\
+	/* tlsproxy -> engine: struct tlsproxy_stats (conf.h) */	\
+	X(IPC_TLS_STATS,	"b",		0)			\
 	/* parent -> engine: struct engine_conf (conf.h), as it is in	\
 	 * memory: the engine is the same program (config_send_engine) */ \
 	X(IPC_ENGINE_CONF,	"b",		0)			\

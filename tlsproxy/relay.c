@@ -148,7 +148,7 @@ struct relay {
 static struct relay_limits	 relay_lim = RELAY_LIMITS_DEFAULT;
 static relay_handoff_fn		 relay_handoff_cb;
 static void			*relay_handoff_arg;
-static struct relay_stats	 rstats;
+static struct tlsproxy_stats	 rstats;
 static struct log_ratelimit	 relay_rl = LOG_RATELIMIT_INIT(20, 10);
 static TAILQ_HEAD(, relay)	 relays = TAILQ_HEAD_INITIALIZER(relays);
 
@@ -818,6 +818,9 @@ relay_client_in(struct relay *r)
 		    (r->ssl == NULL || !SSL_has_pending(r->ssl)))
 			return 0;
 	}
+	/* Out of reads for this turn; OpenSSL's buffer makes no event. */
+	if (r->ssl != NULL && SSL_has_pending(r->ssl))
+		r->flags |= R_STALLED;
 	return 0;
 }
 
@@ -1303,7 +1306,7 @@ relay_close_all(void)
 		relay_free(r);
 }
 
-const struct relay_stats *
+const struct tlsproxy_stats *
 relay_stats(void)
 {
 	return &rstats;

@@ -64,6 +64,10 @@ struct tp_conf {
 };
 
 static TAILQ_HEAD(, tp_conf)	 tp_confs = TAILQ_HEAD_INITIALIZER(tp_confs);
+static struct tlsproxy_stats	 tp_sent;	/* as the engine has them */
+static struct evtimer		 tp_stats_timer;
+
+#define TP_STATS_INTERVAL	1000	/* ms */
 
 static void	tlsproxy_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	tlsproxy_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
@@ -301,11 +305,31 @@ tlsproxy_load(struct ipc_msg *msg)
 	ipc_end(child.parent, -1);
 }
 
+/* The counters, to the engine, when they have changed. */
+static void
+tlsproxy_stats(void *arg)
+{
+	const struct tlsproxy_stats	*st = relay_stats();
+	struct ipc_chan			*e = child.peer[PROC_ENGINE];
+
+	(void)arg;
+	if (e != NULL && memcmp(st, &tp_sent, sizeof(tp_sent)) != 0) {
+		ipc_begin(e, IPC_TLS_STATS, 0, 1);
+		ipc_put_bin(e, st, sizeof(*st));
+		ipc_end(e, -1);
+		tp_sent = *st;
+	}
+	evtimer_add(&tp_stats_timer, TP_STATS_INTERVAL);
+}
+
 /* IPC_START: serve. */
 static void
 tlsproxy_start(void)
 {
 	struct tp_conf	*tc;
+
+	evtimer_set(&tp_stats_timer, tlsproxy_stats, NULL);
+	evtimer_add(&tp_stats_timer, TP_STATS_INTERVAL);
 
 	TAILQ_FOREACH(tc, &tp_confs, entry) {
 		if ((tc->lst.flags & TPL_TLS) && tc->lst.tls == NULL)

@@ -175,25 +175,6 @@ struct relay_limits {
 	.ws_max_fragments = 4096,					\
 }
 
-/* Counters for brokerctl show stats. */
-struct relay_stats {
-	uint64_t	 accepted;
-	uint64_t	 handed_off;
-	uint64_t	 refused_busy;		/* max_handshakes */
-	uint64_t	 refused_addr;		/* max_handshakes_addr */
-	uint64_t	 handshake_timeouts;
-	uint64_t	 tls_failed;
-	uint64_t	 plain_mqtt;		/* MQTT on a TLS listener */
-	uint64_t	 not_tls;
-	uint64_t	 proxy_bad;
-	uint64_t	 http_bad;
-	uint64_t	 ws_bad;
-	uint64_t	 identity_bad;
-	uint64_t	 bytes_in;		/* client to engine */
-	uint64_t	 bytes_out;		/* engine to client */
-	unsigned int	 handshakes;		/* now in progress */
-	unsigned int	 connections;		/* now relayed */
-};
 
 typedef void	(*relay_handoff_fn)(int, const struct handoff *, void *);
 
@@ -204,6 +185,6 @@ void		 relay_unlisten(struct tp_listener *);
 void		 relay_accept(struct tp_listener *, int,
 		    const struct sockaddr *, socklen_t);
 void		 relay_close_all(void);
-const struct relay_stats *relay_stats(void);
+const struct tlsproxy_stats *relay_stats(void);
 
 #endif /* BROKERD_TLSPROXY_H */

@@ -285,7 +285,7 @@ test_proxy_plain(void **state)
 	static const char	 hdr[] =
 	    "PROXY TCP4 203.0.113.9 192.0.2.2 4000 1883\r\n";
 	struct peer		 c, e;
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	char			 a[INET_ADDRSTRLEN];
 	const struct sockaddr_in *sin;
 	int			 one = 1;
@@ -337,7 +337,7 @@ static void
 test_proxy_refused(void **state)
 {
 	struct peer		 c;
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	uint64_t		 bad = st->proxy_bad;
 
 	(void)state;
@@ -447,7 +447,7 @@ static void
 test_ws_refused(void **state)
 {
 	struct peer		 c, e;
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	uint8_t			 b[1024];
 	size_t			 n, head;
 	uint64_t		 ws_bad = st->ws_bad, http_bad = st->http_bad;
@@ -579,7 +579,7 @@ test_tls(void **state)
 {
 	struct tlsclient	 t;
 	struct peer		 e, c;
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	SSL_CTX			*ctx = client_ctx("client");
 	uint64_t		 plain = st->plain_mqtt;
 
@@ -753,7 +753,7 @@ static void
 test_limits(void **state)
 {
 	struct relay_limits	 lim = RELAY_LIMITS_DEFAULT;
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	struct peer		 c[6];
 	uint64_t		 addr = st->refused_addr, busy = st->refused_busy;
 	uint64_t		 timeouts = st->handshake_timeouts;
@@ -924,7 +924,7 @@ test_backpressure(void **state)
 static void
 test_unlisten(void **state)
 {
-	const struct relay_stats *st = relay_stats();
+	const struct tlsproxy_stats *st = relay_stats();
 	struct peer		 c;
 
 	(void)state;
