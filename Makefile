@@ -107,7 +107,8 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/storaged \
 		   $(BUILD)/libexec/brokerd/tlsproxy
 
-MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
+MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8 \
+		   man/tlsproxy.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
 	fuzz-smoke lint install deps test-deps run bench
@@ -336,7 +337,7 @@ install: all
 	    $(BUILD)/libexec/brokerd/storaged \
 	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 \
+	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 man/tlsproxy.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
 	$(INSTALL) -m 0444 rc/brokerd.sysusers \
