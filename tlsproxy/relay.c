@@ -23,6 +23,7 @@
  *	SNIFF	a TLS listener's first byte: a ClientHello or refused
  *	TLS	the handshake
  *	HTTP	the WebSocket upgrade
+ *	HANDOFF	waiting for room on the engine's channel
  *
  * and is then handed off: the engine gets one end of a fresh socketpair
  * with the facts (struct handoff), and OPEN relays bytes both ways until
@@ -72,13 +73,14 @@ enum relay_state {
 	RS_SNIFF,
 	RS_TLS,
 	RS_HTTP,
+	RS_HANDOFF,
 	RS_OPEN,
 	RS_CLOSING
 };
 
 static const char *const relay_states[] = {
 	"PROXY header", "first byte", "TLS handshake", "WebSocket upgrade",
-	"open", "closing"
+	"hand-off", "open", "closing"
 };
 
 /* A buffer read at r and written at w. */
@@ -710,6 +712,12 @@ relay_open(struct relay *r)
 		log_warn("%s: buffers", r->name);
 		return -1;
 	}
+	/* The engine takes descriptors as fast as it can, no faster. */
+	if (relay_handoff_cb(-1, NULL, relay_handoff_arg) == -1) {
+		r->state = RS_HANDOFF;
+		evtimer_add(&r->kick, 0);
+		return 0;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 	    sp) == -1) {
 		log_warn("%s: socketpair", r->name);
@@ -725,7 +733,8 @@ relay_open(struct relay *r)
 	r->flags |= R_COUNTED;
 	rstats.connections++;
 	rstats.handed_off++;
-	relay_handoff_cb(sp[1], &r->ho, relay_handoff_arg);
+	if (relay_handoff_cb(sp[1], &r->ho, relay_handoff_arg) == -1)
+		fatalx("the hand-off failed after it said yes");
 	return 0;
 }
 
@@ -1037,6 +1046,8 @@ relay_interest(struct relay *r)
 	case RS_HTTP:
 		cf = (r->flags & R_RWANTW) ? EV_WRITE : EV_READ;
 		break;
+	case RS_HANDOFF:
+		break;		/* the kick asks again */
 	case RS_OPEN:
 		if (!(r->flags & (R_CLIENT_EOF | R_ENGINE_EOF | R_STALLED)) &&
 		    rbuf_room(ws ? &r->in : &r->toeng) > 0)
@@ -1088,6 +1099,9 @@ relay_step(struct relay *r, int cf, int ef)
 			break;
 		case RS_HTTP:
 			rc = relay_http(r);
+			break;
+		case RS_HANDOFF:
+			rc = relay_open(r);
 			break;
 		case RS_OPEN:
 			rc = relay_transfer(r, cf, ef);

@@ -73,7 +73,7 @@ static void	tlsproxy_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	tlsproxy_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
 static void	tlsproxy_flush(void *);
 static void	tlsproxy_start(void);
-static void	tlsproxy_handoff(int, const struct handoff *, void *);
+static int	tlsproxy_handoff(int, const struct handoff *, void *);
 
 static const ipc_dispatch_fn tlsproxy_peers[PROC_MAX] = {
 	[PROC_ENGINE] = tlsproxy_dispatch_engine,
@@ -338,8 +338,11 @@ tlsproxy_start(void)
 	}
 }
 
-/* A connection is ready: its socket and its facts go to the engine. */
-static void
+/*
+ * A connection is ready: its socket and its facts go to the engine.
+ * With fd -1: is there room for another descriptor on the channel?
+ */
+static int
 tlsproxy_handoff(int fd, const struct handoff *ho, void *arg)
 {
 	struct ipc_chan	*e = child.peer[PROC_ENGINE];
@@ -347,6 +350,15 @@ tlsproxy_handoff(int fd, const struct handoff *ho, void *arg)
 	(void)arg;
 	if (e == NULL)
 		fatalx("no channel to the engine");
+	if (e->nwfds >= IPC_MAX_FDQ)
+		ipc_chan_flush(e);
+	if (e->nwfds >= IPC_MAX_FDQ) {
+		if (fd != -1)
+			fatalx("a hand-off with no room for it");
+		return -1;
+	}
+	if (fd == -1)
+		return 0;
 	ipc_begin(e, IPC_TLS_CONN, 0, 10);
 	ipc_put_uint(e, ho->listener);
 	ipc_put_bin(e, &ho->peer, sizeof(ho->peer));
@@ -359,6 +371,7 @@ tlsproxy_handoff(int fd, const struct handoff *ho, void *arg)
 	ipc_put_str(e, ho->subject);
 	ipc_put_str(e, ho->cn);
 	ipc_end(e, fd);
+	return 0;
 }
 
 static void

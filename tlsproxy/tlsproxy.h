@@ -176,7 +176,13 @@ struct relay_limits {
 }
 
 
-typedef void	(*relay_handoff_fn)(int, const struct handoff *, void *);
+/*
+ * Hands the engine its end of a connection's socketpair and the facts.
+ * Called with -1 and NULL first: return -1 if the engine's channel can
+ * take no descriptor now (the relay asks again next turn), 0 if it can;
+ * then with the descriptor, which it owns.
+ */
+typedef int	(*relay_handoff_fn)(int, const struct handoff *, void *);
 
 void		 relay_init(const struct relay_limits *, relay_handoff_fn,
 		    void *);
