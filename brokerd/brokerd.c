@@ -166,8 +166,6 @@ main(int argc, char *argv[])
 	proc_spawn(self, debug);
 	started = 1;
 
-	/* Keys go to tlsproxy: both ends wipe what they buffered. */
-	ipc_chan_secret(procs[PROC_TLSPROXY].chan);
 	proc_configure(brokerd_conf, parent_verbosity(brokerd_conf));
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);

@@ -71,7 +71,6 @@ static struct evtimer		 tp_stats_timer;
 
 static void	tlsproxy_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	tlsproxy_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
-static void	tlsproxy_flush(void *);
 static void	tlsproxy_start(void);
 static int	tlsproxy_handoff(int, const struct handoff *, void *);
 
@@ -82,41 +81,11 @@ static const ipc_dispatch_fn tlsproxy_peers[PROC_MAX] = {
 int
 main(int argc, char *argv[])
 {
-	int	 ch, debug = 0;
-
-	while ((ch = getopt(argc, argv, "d")) != -1) {
-		switch (ch) {
-		case 'd':
-			debug = 1;
-			break;
-		default:
-			fprintf(stderr, "usage: tlsproxy [-d] (started by "
-			    "brokerd)\n");
-			exit(1);
-		}
-	}
-	if (argc != optind) {
-		fprintf(stderr, "usage: tlsproxy [-d] (started by brokerd)\n");
-		exit(1);
-	}
-	log_init(debug, LOG_DAEMON);
 	/* OpenSSL before the sandbox: it reads no file after this. */
 	tls_init();
-	ev_init();
-	child_init(PROC_TLSPROXY, tlsproxy_dispatch_parent);
-	/* Keys come this way: nothing read from it is left behind. */
-	ipc_chan_secret(child.parent);
 	relay_init(NULL, tlsproxy_handoff, NULL);
-	ev_setflush(tlsproxy_flush, NULL);
-	ev_dispatch();
-	exit(0);
-}
-
-static void
-tlsproxy_flush(void *arg)
-{
-	(void)arg;
-	ipc_flush_pending();
+	/* The parent channel carries keys: proc_parent_secret. */
+	child_main(PROC_TLSPROXY, argc, argv, tlsproxy_dispatch_parent);
 }
 
 static struct tp_conf *
