@@ -291,6 +291,7 @@ conn_adopt(int fd, const struct conn_facts *f)
 	}
 	if ((c = conn_new(fd, l, &f->peer, ac)) == NULL)
 		return;
+	c->adopted = 1;
 	c->transport = f->transport;
 	if (f->identity != IDENTITY_NONE) {
 		if ((c->cert = calloc(1, sizeof(*c->cert))) == NULL ||
@@ -1041,7 +1042,10 @@ conn_close(struct conn *c, const char *why)
 	c->l->nconns--;
 	addr_put(c->ac);
 	RB_REMOVE(conn_tree, &conns, c);
-	ev_close(&c->ev);
+	if (c->adopted)
+		ev_del(&c->ev);
+	else
+		ev_close(&c->ev);
 	close(c->fd);
 	evtimer_del(&c->timer);
 	freezero(c->pending, c->pending_len);

@@ -152,6 +152,12 @@ struct conn {
 	uint16_t		 nalias;
 	char			**alias;	/* client -> server */
 	uint8_t			 transport;	/* TRANSPORT_ (conf.h) */
+	/*
+	 * The socket came from tlsproxy: another descriptor (its copy, or
+	 * one in flight) may keep it open after ours is closed, and epoll
+	 * with it, so it leaves epoll by ev_del(), not by the close.
+	 */
+	uint8_t			 adopted;
 	struct conn_cert	*cert;		/* from tlsproxy, or NULL */
 };
 

@@ -813,9 +813,10 @@ ipc_get_cstr(const struct ipc_msg *msg, uint32_t i, char *dst, size_t size)
 	size_t		 len;
 
 	s = ipc_get_str(msg, i, &len);
-	if (len >= size || memchr(s, '\0', len) != NULL)
+	if (len >= size || (len > 0 && memchr(s, '\0', len) != NULL))
 		return -1;
-	memcpy(dst, s, len);
+	if (len > 0)		/* msgpack's empty string may be NULL */
+		memcpy(dst, s, len);
 	dst[len] = '\0';
 	return 0;
 }
