@@ -16,12 +16,19 @@ import threading
 import time
 import urllib.parse
 
+import harness
 import mqttraw as raw
-from harness import (CLEANUP, IS_ROOT, TestFailure, broker, check,
-                     free_port, memory_holds, wait_for)
+from harness import (IS_ROOT, TestFailure, broker, check, free_port,
+                     memory_holds, wait_for)
 from tlspki import f as pki
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def cleanup(fn):
+    # harness.CLEANUP as it is when the test runs: run.py sets a new list
+    # for each test after importing this module.
+    harness.CLEANUP.append(fn)
 
 
 def tls_listen(port, opts="", cert="server-rsa"):
@@ -56,7 +63,7 @@ def sub_start(b, port, topic, count, cert=None, nsubs=1):
                               "-C", str(count), "-W", "30", cert=cert),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
-    CLEANUP.append(lambda: p.poll() is None and p.kill())
+    cleanup(lambda: p.poll() is None and p.kill())
     b.wait_subs(nsubs)
     return p
 
@@ -119,7 +126,7 @@ def test_tls_paho():
     c.on_message = lambda cl, ud, m: got.append(m.payload)
     c.connect("localhost", b.tls_port)
     c.loop_start()
-    CLEANUP.append(c.loop_stop)
+    cleanup(c.loop_stop)
     c.subscribe("paho/t", qos=1)
     b.wait_subs(1)
     c.publish("paho/t", b"paho over tls", qos=1)
@@ -160,7 +167,7 @@ def test_tls_versions_and_ciphers():
 
 def test_tls_sni_rsa_and_ecdsa():
     d = tempfile.mkdtemp(prefix="brokerd-keypairs-")
-    CLEANUP.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     for name in ("server-ec", "sni"):
         for ext in (".crt", ".key"):
             shutil.copy(pki(name + ext), os.path.join(d, name + ext))
@@ -182,7 +189,7 @@ def test_tls_sni_rsa_and_ecdsa():
 def test_plain_mqtt_on_tls_listener():
     b = tls_broker().start()
     c = raw.Client(b.tls_port)
-    CLEANUP.append(c.close)
+    cleanup(c.close)
     c.send(raw.connect("plain", 4))
     check(c.closed(5), "closed")
     b.wait_log("plain MQTT CONNECT on a TLS listener, closed")
@@ -195,7 +202,7 @@ def test_tls_handshake_limits():
     socks = []
     for i in range(3):
         s = socket.create_connection(("127.0.0.1", b.tls_port), timeout=5)
-        CLEANUP.append(s.close)
+        cleanup(s.close)
         socks.append(s)
     # The third is one too many; the others time out without a hello.
     check(socks[2].recv(1) == b"", "the third closed")
@@ -209,7 +216,7 @@ def test_tls_handshake_limits():
 
 def test_tls_reload_replaces_certificates():
     d = tempfile.mkdtemp(prefix="brokerd-reload-")
-    CLEANUP.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
 
     def install(name, mode=0o600):
@@ -258,7 +265,7 @@ def test_tls_reload_replaces_certificates():
 
 def test_tls_key_refused_at_start():
     d = tempfile.mkdtemp(prefix="brokerd-badkey-")
-    CLEANUP.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     key = os.path.join(d, "key.pem")
     shutil.copy(pki("server-rsa.key"), key)
     os.chmod(key, 0o640)
@@ -326,7 +333,7 @@ def test_websocket_mqttjs():
 
 def upgrade(port, origin=None, protocol="mqtt"):
     s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    CLEANUP.append(s.close)
+    cleanup(s.close)
     req = ("GET /mqtt HTTP/1.1\r\nHost: 127.0.0.1\r\n"
            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -372,14 +379,14 @@ def haproxy(cfg):
     if shutil.which("haproxy") is None:
         raise Exception("needs haproxy (Debian package haproxy)")
     d = tempfile.mkdtemp(prefix="brokerd-haproxy-")
-    CLEANUP.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     path = os.path.join(d, "haproxy.cfg")
     with open(path, "w") as fp:
         fp.write("defaults\n    mode tcp\n    timeout connect 5s\n"
                  "    timeout client 30s\n    timeout server 30s\n" + cfg)
     p = subprocess.Popen(["haproxy", "-db", "-f", path],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    CLEANUP.append(lambda: p.poll() is None and (p.kill(), p.wait()))
+    cleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
     return p
 
 
@@ -396,7 +403,7 @@ def wait_port(port):
 def test_haproxy_send_proxy_v2():
     bport, fport, tport = free_port(), free_port(), free_port()
     d = tempfile.mkdtemp(prefix="brokerd-haproxy-pem-")
-    CLEANUP.append(lambda: shutil.rmtree(d, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(d, ignore_errors=True))
     pem = os.path.join(d, "server.pem")
     with open(pem, "w") as out:
         for name in ("server-rsa.crt", "server-rsa.key"):
@@ -416,7 +423,7 @@ def test_haproxy_send_proxy_v2():
                                         bport, bport))
     wait_port(fport)
     c = raw.Client(fport)
-    CLEANUP.append(c.close)
+    cleanup(c.close)
     local = c.sock.getsockname()[1]
     c.send(raw.connect("via-haproxy", 4))
     c.expect(2)
@@ -429,7 +436,7 @@ def test_haproxy_send_proxy_v2():
     b.wait_log(r"from tlsproxy: tcp, proxied, TLSv1\.3, CN device-1")
     # Straight to brokerd, without a header: refused.
     c2 = raw.Client(bport)
-    CLEANUP.append(c2.close)
+    cleanup(c2.close)
     c2.send(raw.connect("direct", 4))
     check(c2.closed(5), "a connection without a PROXY header is closed")
     b.wait_stat("tlsproxy.proxy_bad", lambda v: v >= 1)
@@ -493,9 +500,9 @@ def test_chromium_mqttjs_over_websocket():
     PageServer.events = []
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), PageServer)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
-    CLEANUP.append(srv.shutdown)
+    cleanup(srv.shutdown)
     prof = tempfile.mkdtemp(prefix="brokerd-chromium-")
-    CLEANUP.append(lambda: shutil.rmtree(prof, ignore_errors=True))
+    cleanup(lambda: shutil.rmtree(prof, ignore_errors=True))
     p = subprocess.Popen([exe, "--headless", "--no-sandbox", "--disable-gpu",
                           "--disable-background-networking",
                           "--no-first-run", "--user-data-dir=" + prof,
@@ -507,7 +514,7 @@ def test_chromium_mqttjs_over_websocket():
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-    CLEANUP.append(stop)
+    cleanup(stop)
 
     def saw(path):
         errs = [e for e in PageServer.events if e[0] == "/error"]
