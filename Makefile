@@ -40,6 +40,8 @@ PKG_CONFIG	?= pkg-config
 INSTALL		?= install
 
 PKGS		 = libbsd-overlay msgpack
+# OpenSSL: tlsproxy only (and its tests and fuzzers).
+TLS_PKGS	 = libssl libcrypto
 
 CFLAGS		?= -O2 -g
 WARNINGS	 = -Wall -Wstrict-prototypes -Wmissing-prototypes \
@@ -69,6 +71,8 @@ endif
 # Evaluated when used, so that `make test' can install the packages first.
 PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor)
+TLS_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(TLS_PKGS))
+TLS_LIBS	 = $(shell $(PKG_CONFIG) --libs $(TLS_PKGS))
 
 # The layers form a stack: common/ sees only itself, ipc/ sees common/,
 # each program sees both and its own directory.  The tests see everything.
@@ -87,11 +91,12 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
-		   brokerd/sys.c brokerd/metrics.c \
+		   brokerd/sys.c brokerd/metrics.c brokerd/tlsconf.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c
-TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
+TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
+		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -101,13 +106,17 @@ BROKERD_OBJS	 = $(call obj,$(BROKERD_SRCS)) $(BUILD)/obj/gen/parse.o
 LIBCOMMON	 = $(BUILD)/libcommon.a
 # Everything of brokerd but main(), for the unit tests to link against.
 LIBBROKERD	 = $(BUILD)/libbrokerd.a
+TLSPROXY_OBJS	 = $(call obj,$(TLSPROXY_SRCS))
+# Everything of tlsproxy but main(), likewise.
+LIBTLSPROXY	 = $(BUILD)/libtlsproxy.a
 
 PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/authd \
 		   $(BUILD)/libexec/brokerd/storaged \
 		   $(BUILD)/libexec/brokerd/tlsproxy
 
-MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
+MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8 \
+		   man/tlsproxy.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
 	fuzz-smoke lint install deps test-deps run bench install-systemd \
@@ -148,6 +157,12 @@ $(LIBBROKERD): $(filter-out $(BUILD)/obj/brokerd/brokerd.o,$(BROKERD_OBJS))
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(TLSPROXY_OBJS): ALL_CPPFLAGS += $(TLS_CFLAGS)
+
+$(LIBTLSPROXY): $(filter-out $(BUILD)/obj/tlsproxy/tlsproxy.o,$(TLSPROXY_OBJS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
@@ -164,9 +179,10 @@ $(BUILD)/libexec/brokerd/storaged: $(call obj,$(STORAGED_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/libexec/brokerd/tlsproxy: $(call obj,$(TLSPROXY_SRCS)) $(LIBCOMMON)
+$(BUILD)/libexec/brokerd/tlsproxy: $(BUILD)/obj/tlsproxy/tlsproxy.o \
+    $(LIBTLSPROXY) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TLS_LIBS) $(PKG_LIBS)
 
 # Per-layer include paths (see INC above).
 $(BUILD)/obj/common/%.o $(BUILD)/fuzzobj/common/%.o: INC = -Icommon \
@@ -196,6 +212,17 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
 	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS)
+
+# tlsproxy's tests link its library and OpenSSL.
+TLSPROXY_TESTS	 = $(filter $(patsubst %,$(BUILD)/tests/test_%,\
+		   ws http proxy tls relay),$(UNIT_TESTS))
+
+$(TLSPROXY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(LIBTLSPROXY) \
+    $(LIBBROKERD) $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(TLS_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) \
+	    -o $@ $< $(LIBTLSPROXY) $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) \
+	    $(TLS_LIBS) $(PKG_LIBS)
 
 deps:
 	@sh scripts/deps
@@ -236,7 +263,8 @@ FUZZ_CC		?= clang
 FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined -DFUZZING
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
-		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c
+		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c \
+		   tlsproxy/ws.c tlsproxy/http.c tlsproxy/proxy.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a
@@ -258,7 +286,7 @@ $(LIBFUZZ): $(FUZZ_OBJS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBFUZZ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -MMD -MP \
-	    -MF $@.d -o $@ $< $(LIBFUZZ) $(PKG_LIBS)
+	    -MF $@.d -o $@ $< $(LIBFUZZ) $(TLS_LIBS) $(PKG_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 
@@ -312,7 +340,7 @@ lint: test-deps
 	    -D__linux__ -D__x86_64__ -D__GNUC__ -DLIBBSD_OVERLAY \
 	    --include=/usr/include/bsd/sys/queue.h \
 	    --include=/usr/include/bsd/sys/tree.h \
-	    -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen \
+	    -Icommon -Iipc -Ibrokerd -Itlsproxy -I$(BUILD)/gen \
 	    common ipc brokerd authd storaged tlsproxy brokerctl
 
 install: all
@@ -325,7 +353,7 @@ install: all
 	    $(BUILD)/libexec/brokerd/storaged \
 	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 \
+	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 man/tlsproxy.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
 	@$(MAKE) --no-print-directory install-$(SERVICE)

@@ -59,6 +59,7 @@ static int		parent_reload(char *, size_t);
 static void		parent_ready_timeout(void *);
 static void		parent_flush(void *);
 static int		parent_verbosity(const struct brokerd_conf *);
+static void		parent_tls_loaded(uint64_t, int, const char *);
 static void		parent_check_dirs(const struct brokerd_conf *);
 static void		parent_check_parents(const char *);
 static void		parent_self(const char *, char *, size_t);
@@ -127,6 +128,9 @@ main(int argc, char *argv[])
 	log_setverbose(verbose_flag);
 	if ((brokerd_conf = parse_config(conffile)) == NULL)
 		exit(1);
+	/* A TLS file that cannot be read is an error here, at once. */
+	if (tlsconf_check(brokerd_conf) > 0)
+		exit(1);
 	if (noaction) {
 		if (verbose_flag)
 			print_config(stdout, brokerd_conf);
@@ -184,6 +188,8 @@ main(int argc, char *argv[])
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
+	tlsconf_send_listeners(procs[PROC_TLSPROXY].chan, brokerd_conf);
+	tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 0);
 	ipc_begin(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, 2);
 	ipc_put_bool(procs[PROC_ENGINE].chan, 0);
 	ipc_put_int(procs[PROC_ENGINE].chan, group);
@@ -426,6 +432,13 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 			fatalx("IPC_CTL_SHOW_PROCESSES from %s", name);
 		procinfo_send(p->chan, msg->hdr.id, brokerd_conf);
 		break;
+	case IPC_TLS_LOADED:
+		if (p->type != PROC_TLSPROXY ||
+		    ipc_get_cstr(msg, 2, line, sizeof(line)) == -1)
+			fatalx("bad IPC_TLS_LOADED from %s", name);
+		parent_tls_loaded(ipc_get_uint(msg, 0), ipc_get_bool(msg, 1),
+		    line);
+		break;
 	case IPC_READY:
 		if (p->ready)
 			fatalx("second IPC_READY from %s", name);
@@ -442,6 +455,34 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 		fatalx("unexpected %s from %s", ipc_type_name(msg->hdr.type),
 		    name);
 	}
+}
+
+/*
+ * tlsproxy built a listener's TLS from the files, or could not: before
+ * the service starts that stops it; after, the listener keeps the set
+ * it had.
+ */
+static void
+parent_tls_loaded(uint64_t id, int ok, const char *why)
+{
+	const struct listener_conf	*l;
+
+	TAILQ_FOREACH(l, &brokerd_conf->listeners, entry)
+		if (l->id == id)
+			break;
+	if (l == NULL || !LISTENER_RELAYED(&l->o))
+		fatalx("IPC_TLS_LOADED for listener %llu",
+		    (unsigned long long)id);
+	if (ok) {
+		log_debug("listener %s: TLS loaded", listener_name(l));
+		return;
+	}
+	if (!proc_all_ready()) {
+		log_warnx("listener %s: %s", listener_name(l), why);
+		parent_shutdown(1);
+	}
+	log_warnx("listener %s: %s; it keeps its running certificates",
+	    listener_name(l), why);
 }
 
 void
@@ -503,7 +544,7 @@ static int
 parent_reload(char *msg, size_t size)
 {
 	struct brokerd_conf	*new;
-	int			 verbose, fixed;
+	int			 verbose, fixed, tls;
 
 	log_info("reloading %s", conffile);
 	if ((new = parse_config(conffile)) == NULL) {
@@ -522,10 +563,13 @@ parent_reload(char *msg, size_t size)
 	proc_broadcast_verbose(verbose);
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
+	tls = tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 1);
 	log_info("configuration reloaded");
 	if (msg != NULL)
-		snprintf(msg, size, "configuration reloaded%s", fixed ?
-		    "; some changes need a restart (see the log)" : "");
+		snprintf(msg, size, "configuration reloaded%s%s", fixed ?
+		    "; some changes need a restart (see the log)" : "",
+		    tls ? "; some TLS files could not be read: those "
+		    "listeners keep their certificates (see the log)" : "");
 	return 0;
 }
 

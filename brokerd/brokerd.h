@@ -97,6 +97,7 @@ void		 config_defaults(struct brokerd_conf *);
 const char	*config_user(const struct brokerd_conf *, enum proc_type);
 void		 config_reload_apply(struct brokerd_conf *,
 		    const struct brokerd_conf *);
+int		 listener_check(const struct listener_conf *, char *, size_t);
 int		 listener_same(const struct listener_conf *,
 		    const struct listener_conf *);
 void		 config_send_engine(struct ipc_chan *,
@@ -144,6 +145,15 @@ void		 procinfo_send(struct ipc_chan *, uint32_t,
 /* brokerd.c, for proc.c */
 void		 parent_dispatch_child(struct proc *, struct ipc_msg *);
 void		 parent_child_closed(struct proc *, const char *);
+
+/* tlsconf.c */
+int		 tlsconf_check(const struct brokerd_conf *);
+int		 tlsconf_send(struct ipc_chan *, const struct listener_conf *,
+		    char *, size_t);
+void		 tlsconf_send_listeners(struct ipc_chan *,
+		    const struct brokerd_conf *);
+int		 tlsconf_send_all(struct ipc_chan *,
+		    const struct brokerd_conf *, int);
 
 /* listener.c */
 void		 listener_bind_all(struct brokerd_conf *);

@@ -124,6 +124,64 @@ config_free(struct brokerd_conf *conf)
 	free(conf);
 }
 
+/* A number of a listener row still at its default. */
+static int
+listener_default(const struct listener_conf *l, const char *kw)
+{
+	const struct setting	*s;
+
+	s = settings_find(listener_settings, listener_nsettings, kw);
+	return setting_uint(s, &l->o) == s->def;
+}
+
+/*
+ * What the options of one listener must agree on; -1 with `err'.  The
+ * files are read at start and at every reload (tlsconf.c), not here.
+ */
+int
+listener_check(const struct listener_conf *l, char *err, size_t errlen)
+{
+	const struct listener_opts	*o = &l->o;
+
+	if (!o->tls && (o->certificate[0] != '\0' || o->key[0] != '\0' ||
+	    o->keypairs[0] != '\0' || o->ca[0] != '\0' || o->crl[0] != '\0' ||
+	    o->cert_required || o->tls13_only || o->ciphers[0] != '\0' ||
+	    o->ciphersuites[0] != '\0' || o->groups[0] != '\0')) {
+		snprintf(err, errlen, "certificate, key, keypairs, ca, crl, "
+		    "ciphers and the other TLS options need tls");
+		return -1;
+	}
+	if (o->tls && (o->certificate[0] == '\0') != (o->key[0] == '\0')) {
+		snprintf(err, errlen, "certificate and key go together");
+		return -1;
+	}
+	if (o->tls && o->certificate[0] == '\0' && o->keypairs[0] == '\0') {
+		snprintf(err, errlen, "tls needs a certificate and key, or "
+		    "keypairs");
+		return -1;
+	}
+	if (o->crl[0] != '\0' && o->ca[0] == '\0') {
+		snprintf(err, errlen, "crl needs ca");
+		return -1;
+	}
+	if (o->cert_required && o->ca[0] == '\0') {
+		snprintf(err, errlen, "client certificate required needs ca");
+		return -1;
+	}
+	if (o->origins[0] != '\0' && !o->websocket) {
+		snprintf(err, errlen, "websocket origins need websocket");
+		return -1;
+	}
+	if (!LISTENER_RELAYED(o) && (!listener_default(l, "max handshakes") ||
+	    !listener_default(l, "max handshakes per address") ||
+	    !listener_default(l, "handshake timeout"))) {
+		snprintf(err, errlen, "handshake limits need tls, websocket "
+		    "or proxy protocol");
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * The same listener: the same socket, and the same options where a
  * reload cannot change them.
@@ -188,19 +246,25 @@ config_send_engine(struct ipc_chan *chan, const struct engine_conf *e)
 	ipc_end(chan, -1);
 }
 
-/* IPC_LISTENER for each listener, with its bound socket. */
+/*
+ * IPC_LISTENER for each listener, with its bound socket; for those that
+ * tlsproxy serves (tlsconf_send_listeners), IPC_LISTENER_RELAYED without.
+ */
 void
 config_send_listeners(struct ipc_chan *chan, const struct brokerd_conf *conf)
 {
 	const struct listener_conf	*l;
+	int				 relayed;
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		ipc_begin(chan, IPC_LISTENER, 0, 4);
+		relayed = LISTENER_RELAYED(&l->o);
+		ipc_begin(chan, relayed ? IPC_LISTENER_RELAYED : IPC_LISTENER,
+		    0, 4);
 		ipc_put_uint(chan, l->id);
 		ipc_put_uint(chan, l->kind);
 		ipc_put_str(chan, listener_name(l));
 		ipc_put_bin(chan, &l->o, sizeof(l->o));
-		ipc_end(chan, l->fd);
+		ipc_end(chan, relayed ? -1 : l->fd);
 	}
 }
 

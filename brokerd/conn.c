@@ -161,7 +161,8 @@ conn_listeners_start(void)
 	struct listener	*l;
 
 	TAILQ_FOREACH(l, &listeners, entry)
-		ev_add(&l->ev, EV_READ);
+		if (l->fd != -1)	/* not one that tlsproxy serves */
+			ev_add(&l->ev, EV_READ);
 }
 
 static void
@@ -203,7 +204,7 @@ addr_put(struct addrcount *ac)
 	}
 }
 
-static void
+static struct conn *
 conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
     struct addrcount *ac)
 {
@@ -212,7 +213,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		addr_put(ac);
-		return;
+		return NULL;
 	}
 	do {
 		c->id = ++conn_nextid;
@@ -246,6 +247,88 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	conn_events(c);
 	evtimer_set(&c->timer, conn_timer, c);
 	evtimer_add(&c->timer, (uint64_t)econf.connect_timeout * 1000);
+	return c;
+}
+
+/*
+ * May a connection from `ss' come in on `l'?  0 with `*acp' counted (or
+ * NULL), or -1: the listener or the address has all it may have.
+ */
+static int
+conn_admit(struct listener *l, const struct sockaddr_storage *ss,
+    struct addrcount **acp)
+{
+	struct addrcount	*ac = NULL;
+
+	*acp = NULL;
+	if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
+		log_limited(&accept_rl, LOG_WARNING, "listener %s: "
+		    "%u connections, refusing more", l->name,
+		    l->o.max_conns);
+		l->refused++;
+		engine_stats.conns_refused++;
+		return -1;
+	}
+	if (l->o.max_conns_addr != 0 && ss->ss_family != AF_UNIX &&
+	    ss->ss_family != AF_UNSPEC) {
+		if ((ac = addr_get(ss)) == NULL)
+			return -1;
+		if (ac->count >= l->o.max_conns_addr) {
+			log_limited(&accept_rl, LOG_WARNING,
+			    "listener %s: %u connections from one "
+			    "address, refusing more", l->name,
+			    l->o.max_conns_addr);
+			l->refused++;
+			engine_stats.conns_refused++;
+			if (ac->count == 0)
+				addr_put(ac);
+			return -1;
+		}
+		ac->count++;
+	}
+	*acp = ac;
+	return 0;
+}
+
+/*
+ * A connection tlsproxy has handed over: from now on like one accepted
+ * here, logged and limited by the address tlsproxy says it comes from.
+ */
+void
+conn_adopt(int fd, const struct conn_facts *f)
+{
+	struct listener		*l;
+	struct addrcount	*ac;
+	struct conn		*c;
+
+	if ((l = conn_listener_by_id(f->listener)) == NULL || l->fd != -1)
+		fatalx("IPC_TLS_CONN for listener %u, not one tlsproxy "
+		    "serves", f->listener);
+	if (conn_admit(l, &f->peer, &ac) == -1) {
+		close(fd);
+		return;
+	}
+	if ((c = conn_new(fd, l, &f->peer, ac)) == NULL)
+		return;
+	c->adopted = 1;
+	c->transport = f->transport;
+	if (f->identity != IDENTITY_NONE) {
+		if ((c->cert = calloc(1, sizeof(*c->cert))) == NULL ||
+		    (c->cert->subject = strdup(f->subject)) == NULL ||
+		    (c->cert->cn = strdup(f->cn)) == NULL) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		c->cert->source = f->identity;
+	}
+	engine_stats.conns_relayed++;
+	conn_log(c, LOG_DEBUG, "from tlsproxy: %s%s%s%s%s%s",
+	    f->transport == TRANSPORT_TLS ? "tls" :
+	    f->transport == TRANSPORT_WS ? "ws" :
+	    f->transport == TRANSPORT_WSS ? "wss" : "tcp",
+	    f->proxied ? ", proxied" : "",
+	    f->tls_version[0] != '\0' ? ", " : "", f->tls_version,
+	    f->cn[0] != '\0' ? ", CN " : "", f->cn);
 }
 
 static void
@@ -276,36 +359,11 @@ listener_accept(int fd, int flags, void *arg)
 			metrics_accept(l, cfd);
 			continue;
 		}
-		if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
-			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
-			    "%u connections, refusing more", l->name,
-			    l->o.max_conns);
-			l->refused++;
-			engine_stats.conns_refused++;
+		if (conn_admit(l, &ss, &ac) == -1) {
 			close(cfd);
 			continue;
 		}
-		ac = NULL;
-		if (l->o.max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
-			if ((ac = addr_get(&ss)) == NULL) {
-				close(cfd);
-				continue;
-			}
-			if (ac->count >= l->o.max_conns_addr) {
-				log_limited(&accept_rl, LOG_WARNING,
-				    "listener %s: %u connections from one "
-				    "address, refusing more", l->name,
-				    l->o.max_conns_addr);
-				l->refused++;
-				engine_stats.conns_refused++;
-				if (ac->count == 0)
-					addr_put(ac);
-				close(cfd);
-				continue;
-			}
-			ac->count++;
-		}
-		conn_new(cfd, l, &ss, ac);
+		(void)conn_new(cfd, l, &ss, ac);
 	}
 }
 
@@ -1039,7 +1097,10 @@ conn_close(struct conn *c, const char *why)
 	c->l->nconns--;
 	addr_put(c->ac);
 	RB_REMOVE(conn_tree, &conns, c);
-	ev_close(&c->ev);
+	if (c->adopted)
+		ev_del(&c->ev);
+	else
+		ev_close(&c->ev);
 	close(c->fd);
 	evtimer_del(&c->timer);
 	freezero(c->pending, c->pending_len);
@@ -1047,6 +1108,12 @@ conn_close(struct conn *c, const char *why)
 		free(c->alias[i]);
 	free(c->alias);
 	free(c->user);
+	if (c->cert != NULL) {
+		free(c->cert->subject);
+		free(c->cert->cn);
+		free(c->cert);
+		c->cert = NULL;
+	}
 	buf_free(&c->rbuf);
 	oq_free(c);
 	if (c->onwlist)

@@ -86,6 +86,7 @@
 
 struct engine_stats	 engine_stats;
 struct engine_conf	 econf;
+static struct tlsproxy_stats	 tlsproxy_stats;	/* as it last sent them */
 
 static int		 engine_configured;
 
@@ -205,6 +206,7 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "connections", s->conns);
 	control_stat(chan, "connections.total", s->conns_total);
 	control_stat(chan, "connections.refused", s->conns_refused);
+	control_stat(chan, "connections.tlsproxy", s->conns_relayed);
 	control_stat(chan, "clients", s->clients);
 	control_stat(chan, "sessions", s->sessions);
 	control_stat(chan, "subscriptions", s->subscriptions);
@@ -246,6 +248,10 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "http.requests", s->http_requests);
 	control_stat(chan, "http.errors", s->http_errors);
 	control_stat(chan, "http.refused", s->http_refused);
+#define TLSPROXY_STAT_SHOW(name)					\
+	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
+	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)
+#undef TLSPROXY_STAT_SHOW
 }
 
 void
@@ -270,6 +276,15 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
 		    name, &lo, msg->fd);
 		msg->fd = -1;
+		break;
+	case IPC_LISTENER_RELAYED:
+		if (ipc_get_cstr(msg, 2, name, sizeof(name)) == -1 ||
+		    ipc_get_struct(msg, 3, &lo, sizeof(lo)) == -1 ||
+		    settings_check(listener_settings, listener_nsettings, &lo,
+		    err, sizeof(err)) == -1 || !LISTENER_RELAYED(&lo))
+			fatalx("bad IPC_LISTENER_RELAYED");
+		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
+		    name, &lo, -1);
 		break;
 	case IPC_CONTROL:
 		gid = ipc_get_int(msg, 1);
@@ -315,11 +330,55 @@ engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 	}
 }
 
+/* IPC_TLS_CONN into plain values; a bad frame is tlsproxy's fault. */
+static void
+engine_tls_conn(struct ipc_msg *msg, struct conn_facts *f)
+{
+	const struct sockaddr_storage	*ss;
+	size_t				 len;
+	uint64_t			 id;
+
+	memset(f, 0, sizeof(*f));
+	id = ipc_get_uint(msg, 0);
+	if (id > UINT32_MAX)
+		fatalx("IPC_TLS_CONN: bad listener");
+	f->listener = id;
+	if ((ss = ipc_get_bin(msg, 1, &len)) == NULL || len != sizeof(*ss))
+		fatalx("IPC_TLS_CONN: bad address");
+	memcpy(&f->peer, ss, sizeof(f->peer));
+	if (f->peer.ss_family != AF_INET && f->peer.ss_family != AF_INET6 &&
+	    f->peer.ss_family != AF_UNIX && f->peer.ss_family != AF_UNSPEC)
+		fatalx("IPC_TLS_CONN: bad address family");
+	if (ipc_get_uint(msg, 3) > TRANSPORT_MAX ||
+	    ipc_get_uint(msg, 5) > IDENTITY_MAX)
+		fatalx("IPC_TLS_CONN: bad transport or identity");
+	f->transport = ipc_get_uint(msg, 3);
+	f->proxied = ipc_get_bool(msg, 4);
+	f->identity = ipc_get_uint(msg, 5);
+	if (ipc_get_cstr(msg, 6, f->tls_version, sizeof(f->tls_version)) ==
+	    -1 || ipc_get_cstr(msg, 7, f->tls_cipher, sizeof(f->tls_cipher)) ==
+	    -1 || ipc_get_cstr(msg, 8, f->subject, sizeof(f->subject)) == -1 ||
+	    ipc_get_cstr(msg, 9, f->cn, sizeof(f->cn)) == -1)
+		fatalx("IPC_TLS_CONN: bad string");
+}
+
 static void
 engine_dispatch_tlsproxy(struct ipc_chan *chan, struct ipc_msg *msg)
 {
+	struct conn_facts	 f;
+
 	(void)chan;
 	switch (msg->hdr.type) {
+	case IPC_TLS_CONN:
+		engine_tls_conn(msg, &f);
+		conn_adopt(msg->fd, &f);
+		msg->fd = -1;
+		break;
+	case IPC_TLS_STATS:
+		if (ipc_get_struct(msg, 0, &tlsproxy_stats,
+		    sizeof(tlsproxy_stats)) == -1)
+			fatalx("IPC_TLS_STATS: not a struct tlsproxy_stats");
+		break;
 	default:
 		fatalx("unexpected %s from tlsproxy",
 		    ipc_type_name(msg->hdr.type));

@@ -158,6 +158,34 @@ struct conn {
 	uint64_t		 since;		/* ev_now() at CONNACK */
 	uint64_t		 rx_bytes;
 	uint64_t		 tx_bytes;
+	uint8_t			 transport;	/* TRANSPORT_ (conf.h) */
+	/*
+	 * The socket came from tlsproxy: another descriptor (its copy, or
+	 * one in flight) may keep it open after ours is closed, and epoll
+	 * with it, so it leaves epoll by ev_del(), not by the close.
+	 */
+	uint8_t			 adopted;
+	struct conn_cert	*cert;		/* from tlsproxy, or NULL */
+};
+
+/* A client certificate's identity, as tlsproxy verified it. */
+struct conn_cert {
+	uint8_t			 source;	/* IDENTITY_ (conf.h) */
+	char			*subject;	/* RFC 2253 */
+	char			*cn;
+};
+
+/* What tlsproxy says of a connection it hands over (IPC_TLS_CONN). */
+struct conn_facts {
+	uint32_t		 listener;
+	struct sockaddr_storage	 peer;
+	uint8_t			 transport;
+	uint8_t			 proxied;
+	uint8_t			 identity;
+	char			 tls_version[TLS_VERSION_MAX];
+	char			 tls_cipher[TLS_CIPHER_MAX];
+	char			 subject[TLS_SUBJECT_MAX];
+	char			 cn[TLS_CN_MAX];
 };
 
 /* A message as published: shared by every queue that holds it. */
@@ -308,6 +336,7 @@ struct engine_stats {
 	uint64_t		 conns;		/* now */
 	uint64_t		 conns_total;
 	uint64_t		 conns_refused;	/* listener limits */
+	uint64_t		 conns_relayed;	/* handed over by tlsproxy */
 	uint64_t		 clients;	/* connected now */
 	uint64_t		 sessions;
 	uint64_t		 subscriptions;
@@ -366,6 +395,7 @@ struct listener	*conn_listener_next(struct listener *);
 void		 conn_listener_add(uint32_t, int, const char *,
 		    const struct listener_opts *, int);
 void		 conn_listeners_start(void);
+void		 conn_adopt(int, const struct conn_facts *);
 struct listener	*conn_listener_by_id(uint32_t);
 void		 conn_flush_all(void);
 struct conn	*conn_by_id(uint32_t);

@@ -851,5 +851,9 @@ listener_options(struct listener_conf *l)
 		}
 		i += used;
 	}
+	if (listener_check(l, err, sizeof(err)) == -1) {
+		yyerror("listener %s: %s", listener_name(l), err);
+		return -1;
+	}
 	return 0;
 }

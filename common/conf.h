@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "mqtt.h"
@@ -103,7 +104,90 @@ enum listen_kind {
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
 	    "max connections per address", 0)				\
-	X(metrics, FLAG, 0, 0, 1, "metrics", 0)
+	X(metrics, FLAG, 0, 0, 1, "metrics", 0)				\
+	LISTENER_TLS_SETTINGS(X)
+
+/*
+ * A listener with tls, websocket or proxy protocol is served by tlsproxy,
+ * which hands each connection to the engine.  The files are read by the
+ * parent at start and at every reload (tlsconf.c).
+ */
+#define LISTENER_TLS_SETTINGS(X)					\
+	X(tls, FLAG, 0, 0, 1, "tls", 0)					\
+	X(websocket, FLAG, 0, 0, 1, "websocket", 0)			\
+	X(proxy_protocol, FLAG, 0, 0, 1, "proxy protocol", 0)		\
+	X(certificate, PATH, "", 0, PATH_MAX, "certificate", 1)		\
+	X(key, PATH, "", 0, PATH_MAX, "key", 1)				\
+	X(keypairs, PATH, "", 0, PATH_MAX, "keypairs", 1)		\
+	X(ca, PATH, "", 0, PATH_MAX, "ca", 1)				\
+	X(crl, PATH, "", 0, PATH_MAX, "crl", 1)				\
+	X(cert_required, FLAG, 0, 0, 1, "client certificate required", 1) \
+	X(tls13_only, FLAG, 0, 0, 1, "tls 1.3 only", 1)			\
+	X(ciphers, STRING, "", 0, 512, "ciphers", 1)			\
+	X(ciphersuites, STRING, "", 0, 256, "ciphersuites", 1)		\
+	X(groups, STRING, "", 0, 128, "groups", 1)			\
+	X(origins, STRING, "", 0, 1024, "websocket origins", 1)		\
+	X(max_handshakes, U32, 1024, 1, 1000000, "max handshakes", 0)	\
+	X(max_handshakes_addr, U32, 32, 1, 1000000,			\
+	    "max handshakes per address", 0)				\
+	X(handshake_timeout, U32, 10, 1, 3600, "handshake timeout", 0)
+
+/* The files of a TLS listener (IPC_TLS_PEM). */
+enum tls_pem_kind {
+	TLS_PEM_CERT,		/* a certificate and its chain */
+	TLS_PEM_KEY,		/* the key of the last TLS_PEM_CERT */
+	TLS_PEM_CA,
+	TLS_PEM_CRL
+};
+
+/* How a client reached the engine (IPC_TLS_CONN). */
+#define TRANSPORT_TCP		0	/* plain: TCP, or behind a PROXY header */
+#define TRANSPORT_TLS		1
+#define TRANSPORT_WS		2
+#define TRANSPORT_WSS		3
+#define TRANSPORT_MAX		3
+
+/* Where a connection's certificate identity came from. */
+#define IDENTITY_NONE		0
+#define IDENTITY_TLS		1	/* tlsproxy's handshake verified it */
+#define IDENTITY_PROXY		2	/* the load balancer's PROXY v2 TLVs */
+#define IDENTITY_MAX		2
+
+#define TLS_SUBJECT_MAX		1024
+#define TLS_CN_MAX		256
+#define TLS_VERSION_MAX		16
+#define TLS_CIPHER_MAX		64
+
+/*
+ * tlsproxy's counters, shown by brokerctl show stats as "tlsproxy.NAME":
+ * tlsproxy sends them to the engine when they change (IPC_TLS_STATS).
+ */
+#define TLSPROXY_STATS(X)						\
+	X(accepted)		/* connections accepted */		\
+	X(handed_off)		/* ... handed to the engine */		\
+	X(refused_busy)		/* max handshakes reached */		\
+	X(refused_addr)		/* max handshakes per address */	\
+	X(handshake_timeouts)						\
+	X(tls_failed)		/* TLS handshakes that failed */	\
+	X(plain_mqtt)		/* MQTT on a TLS or WebSocket listener */ \
+	X(not_tls)		/* something else on a TLS listener */	\
+	X(proxy_bad)		/* bad or missing PROXY header */	\
+	X(http_bad)		/* refused WebSocket upgrades */	\
+	X(ws_bad)		/* connections closed for a bad frame */ \
+	X(identity_bad)		/* certificates with no clear identity */ \
+	X(bytes_in)		/* client to engine */			\
+	X(bytes_out)		/* engine to client */			\
+	X(handshakes)		/* now in progress */			\
+	X(connections)		/* now relayed */
+
+#define TLSPROXY_STAT_FIELD(name)	uint64_t name;
+struct tlsproxy_stats {
+	TLSPROXY_STATS(TLSPROXY_STAT_FIELD)
+};
+
+/* Served by tlsproxy rather than the engine. */
+#define LISTENER_RELAYED(o)	((o)->tls || (o)->websocket ||		\
+				    (o)->proxy_protocol)
 
 struct listener_opts {
 	LISTENER_SETTINGS(SETTING_FIELD)

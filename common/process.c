@@ -20,3 +20,7 @@
 const char *const proc_names[PROC_MAX] = {
 	"parent", "engine", "tlsproxy", "authd", "storaged"
 };
+
+const int proc_parent_secret[PROC_MAX] = {
+	[PROC_TLSPROXY] = 1,
+};

@@ -33,5 +33,7 @@ enum proc_type {
 };
 
 extern const char *const proc_names[PROC_MAX];
+/* Its channel to the parent carries secrets (the TLS keys): wiped. */
+extern const int proc_parent_secret[PROC_MAX];
 
 #endif /* BROKERD_PROCESS_H */

@@ -79,7 +79,8 @@ setting_set_uint(const struct setting *s, void *base, uint64_t v)
 static int
 setting_is_string(const struct setting *s)
 {
-	return s->kind == SK_WORD || s->kind == SK_PATH;
+	return s->kind == SK_WORD || s->kind == SK_PATH ||
+	    s->kind == SK_STRING;
 }
 
 void
@@ -173,6 +174,24 @@ word_ok(const char *v, size_t min, size_t max)
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == len;
 }
 
+static int
+string_ok(const char *v, size_t min, size_t max)
+{
+	size_t	 len = strlen(v), i;
+
+	for (i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] > 0x7e || v[i] == '"' || v[i] == '\\')
+			return 0;
+	return len >= min && len < max;
+}
+
+/* A PATH whose default is "" may be "" (not set). */
+static int
+path_ok(const struct setting *s, const char *v)
+{
+	return v[0] == '/' || (v[0] == '\0' && s->sdef[0] == '\0');
+}
+
 /* A value from a file: "not set" is only ever the default. */
 static int
 range_ok(const struct setting *s, long long v)
@@ -238,6 +257,13 @@ setting_value(const struct setting *s, void *base, const char *v,
 		return 0;
 	case SK_WORD:
 		if (!word_ok(v, s->min, s->size)) {
+			snprintf(err, errlen, "bad %s \"%s\"", s->kw, v);
+			return -1;
+		}
+		strlcpy((char *)base + s->off, v, s->size);
+		return 0;
+	case SK_STRING:
+		if (!string_ok(v, s->min, s->size)) {
 			snprintf(err, errlen, "bad %s \"%s\"", s->kw, v);
 			return -1;
 		}
@@ -357,8 +383,9 @@ settings_check(const struct setting *tab, size_t n, const void *base,
 			if (memchr(str, '\0', s->size) == NULL ||
 			    (s->kind == SK_WORD && !word_ok(str, s->min,
 			    s->size)) ||
-			    (s->kind == SK_PATH && str[0] != '/' &&
-			    !(str[0] == '\0' && s->sdef[0] == '\0')))
+			    (s->kind == SK_STRING && !string_ok(str, s->min,
+			    s->size)) ||
+			    (s->kind == SK_PATH && !path_ok(s, str)))
 				goto bad;
 			continue;
 		}

@@ -38,8 +38,10 @@
  *	FLAG		the keywords alone turn it on (listener options)
  *	WORD		a name of letters, digits, _ . and -, not starting
  *			with -, of min to max - 1 characters (char[max])
- *	PATH		an absolute path shorter than max (char[max]); ""
- *			if the default is "" (not set)
+ *	PATH		an absolute path shorter than max (char[max]); with
+ *			a default of "", "" is "not set"
+ *	STRING		printable ASCII, no quote or backslash, of min to
+ *			max - 1 characters (char[max]): a cipher list
  *	LOGLEVEL	warning, info or debug (-1, 0, 1)
  * A numeric default of 0 below min means "not set" (no limit).
  */
@@ -58,6 +60,7 @@ enum setting_kind {
 	SK_FLAG,
 	SK_WORD,
 	SK_PATH,
+	SK_STRING,
 	SK_LOGLEVEL
 };
 
@@ -84,6 +87,7 @@ struct setting {
 #define SETTING_T_FLAG		int
 #define SETTING_T_WORD		char
 #define SETTING_T_PATH		char
+#define SETTING_T_STRING	char
 #define SETTING_T_LOGLEVEL	int
 #define SETTING_D_U32(max)
 #define SETTING_D_U64(max)
@@ -94,6 +98,7 @@ struct setting {
 #define SETTING_D_FLAG(max)
 #define SETTING_D_WORD(max)	[max]
 #define SETTING_D_PATH(max)	[max]
+#define SETTING_D_STRING(max)	[max]
 #define SETTING_D_LOGLEVEL(max)
 
 #define SETTING_K_U32		SK_UINT
@@ -105,6 +110,7 @@ struct setting {
 #define SETTING_K_FLAG		SK_FLAG
 #define SETTING_K_WORD		SK_WORD
 #define SETTING_K_PATH		SK_PATH
+#define SETTING_K_STRING	SK_STRING
 #define SETTING_K_LOGLEVEL	SK_LOGLEVEL
 
 /* The default goes to `def' (numbers) or `sdef' (strings). */
@@ -117,6 +123,7 @@ struct setting {
 #define SETTING_DEF_FLAG(d)	(d), NULL
 #define SETTING_DEF_WORD(d)	0, (d)
 #define SETTING_DEF_PATH(d)	0, (d)
+#define SETTING_DEF_STRING(d)	0, (d)
 #define SETTING_DEF_LOGLEVEL(d)	(uint64_t)(d), NULL
 
 /* What must hold of a row, checked when it compiles. */
@@ -132,6 +139,8 @@ struct setting {
 #define SETTING_OK_WORD(d, lo, hi)	(sizeof(d) <= (hi) && \
 					    sizeof(d) > (lo))
 #define SETTING_OK_PATH(d, lo, hi)	(sizeof(d) <= (hi))
+#define SETTING_OK_STRING(d, lo, hi)	(sizeof(d) <= (hi) && \
+					    sizeof(d) > (lo))
 #define SETTING_OK_LOGLEVEL(d, lo, hi)	((d) >= -1 && (d) <= 1)
 
 #define SETTING_FIELD(f, k, d, lo, hi, kw, rl)				\
@@ -143,7 +152,7 @@ struct setting {
 	_Static_assert(SETTING_OK_##k(d, lo, hi),			\
 	    "setting " #f ": default out of range or type too narrow");
 
-#define SETTINGS_MAX_WORDS	16
+#define SETTINGS_MAX_WORDS	64	/* a listener with every TLS option */
 
 /* settings.c */
 void		 settings_defaults(const struct setting *, size_t, void *);

@@ -61,6 +61,7 @@ static void	ipc_chan_event(int, int, void *);
 static void	ipc_chan_process(struct ipc_chan *, int);
 static void	ipc_chan_destroy(struct ipc_chan *);
 static void	ipc_chan_update(struct ipc_chan *);
+static void	ipc_chan_untake(struct ipc_chan *);
 
 const char *
 ipc_type_name(unsigned int type)
@@ -317,10 +318,13 @@ ipc_chan_get(struct ipc_chan *chan, struct ipc_msg *msg, const char **why)
 	struct ipc_hdr		 hdr;
 	msgpack_object		 obj;
 	const unsigned char	*payload;
-	uint64_t		 start = chan->rstream;
+	uint64_t		 start;
 	size_t			 off = 0;
 	int			 i;
 
+	/* The last frame, if its handler did not call ipc_msg_done(). */
+	ipc_chan_untake(chan);
+	start = chan->rstream;
 	if (ipc_fd_error(chan, start)) {
 		*why = "fd without a frame to carry it";
 		return -1;
@@ -379,10 +383,29 @@ ipc_chan_get(struct ipc_chan *chan, struct ipc_msg *msg, const char **why)
 		for (i = 0; i < chan->nrfds; i++)
 			chan->rfds[i] = chan->rfds[i + 1];
 	}
-	buf_consume(&chan->rbuf, IPC_HDR_SIZE + hdr.len);
-	chan->rstream += IPC_HDR_SIZE + hdr.len;
+	if (chan->rbuf.secret)
+		chan->taken = IPC_HDR_SIZE + hdr.len;
+	else {
+		buf_consume(&chan->rbuf, IPC_HDR_SIZE + hdr.len);
+		chan->rstream += IPC_HDR_SIZE + hdr.len;
+	}
 	chan->frames_in++;
 	return 1;
+}
+
+/*
+ * A frame handed out by ipc_chan_get() leaves the buffer.  On a secret
+ * channel that waits until its handler is done, because a message's
+ * strings point into the buffer and consuming wipes them.
+ */
+static void
+ipc_chan_untake(struct ipc_chan *chan)
+{
+	if (chan->taken == 0)
+		return;
+	buf_consume(&chan->rbuf, chan->taken);
+	chan->rstream += chan->taken;
+	chan->taken = 0;
 }
 
 /* The handler is done with a message: close an fd it did not take. */
@@ -392,7 +415,7 @@ ipc_msg_done(struct ipc_chan *chan, struct ipc_msg *msg)
 	if (msg->fd != -1)
 		close(msg->fd);
 	msg->fd = -1;
-	(void)chan;
+	ipc_chan_untake(chan);
 }
 
 /* Dispatch every complete frame in the receive buffer. */
@@ -790,9 +813,10 @@ ipc_get_cstr(const struct ipc_msg *msg, uint32_t i, char *dst, size_t size)
 	size_t		 len;
 
 	s = ipc_get_str(msg, i, &len);
-	if (len >= size || memchr(s, '\0', len) != NULL)
+	if (len >= size || (len > 0 && memchr(s, '\0', len) != NULL))
 		return -1;
-	memcpy(dst, s, len);
+	if (len > 0)		/* msgpack's empty string may be NULL */
+		memcpy(dst, s, len);
 	dst[len] = '\0';
 	return 0;
 }

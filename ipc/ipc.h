@@ -63,6 +63,27 @@ struct ipc_hdr {
 	/* parent -> engine: listener id, kind, address,		\
 	 * struct listener_opts (conf.h) */				\
 	X(IPC_LISTENER,		"uusb",		IPC_FD)			\
+	/* parent -> engine: a listener that tlsproxy serves (no	\
+	 * socket here): id, kind, address, struct listener_opts */	\
+	X(IPC_LISTENER_RELAYED,	"uusb",		0)			\
+	/* parent -> tlsproxy: a listener to serve: id, address,	\
+	 * struct listener_opts (conf.h) */				\
+	X(IPC_TLS_LISTENER,	"usb",		IPC_FD)			\
+	/* parent -> tlsproxy, on a secret channel: a file for listener \
+	 * id: what (enum tls_pem_kind, conf.h), its PEM text */		\
+	X(IPC_TLS_PEM,		"uub",		0)			\
+	/* parent -> tlsproxy: build listener id's TLS from the files	\
+	 * sent since, with its options now: id, struct listener_opts */ \
+	X(IPC_TLS_LOAD,		"ub",		0)			\
+	/* tlsproxy -> parent: how IPC_TLS_LOAD went: id, loaded, why */ \
+	X(IPC_TLS_LOADED,	"uts",		0)			\
+	/* tlsproxy -> engine: a connection (its socket) and its facts	\
+	 * (struct handoff, tlsproxy.h): listener id, peer and local	\
+	 * address (struct sockaddr_storage), transport, proxied,	\
+	 * identity, TLS version, cipher, subject, CN */		\
+	X(IPC_TLS_CONN,		"ubbutussss",	IPC_FD)			\
+	/* tlsproxy -> engine: struct tlsproxy_stats (conf.h) */	\
+	X(IPC_TLS_STATS,	"b",		0)			\
 	/* parent -> engine: struct engine_conf (conf.h), as it is in	\
 	 * memory: the engine is the same program (config_send_engine) */ \
 	X(IPC_ENGINE_CONF,	"b",		0)			\
@@ -232,6 +253,7 @@ struct ipc_chan {
 	/* Reading. */
 	struct buf		 rbuf;
 	uint64_t		 rstream;	/* stream offset of rbuf rpos */
+	size_t			 taken;		/* a secret frame handed out */
 	struct ipc_fdq_ent	 rfds[IPC_MAX_FDQ];
 	int			 nrfds;
 	msgpack_zone		 zone;

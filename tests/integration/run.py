@@ -54,7 +54,9 @@ def run_one(args):
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
     fn = getattr(m, name)
-    harness.CLEANUP = []
+    # In place: test modules hold the list itself (from harness import
+    # CLEANUP), so a new list would leave their cleanups undone.
+    harness.CLEANUP[:] = []
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(TEST_TIMEOUT)
     t0 = time.monotonic()

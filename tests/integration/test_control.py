@@ -295,7 +295,9 @@ def test_ctl_disconnect():
     check(r.returncode == 1 and "not connected" in r.stderr, r.stderr)
     check(jctl(b, "disconnect", "k1", "-s") ==
           {"result": "disconnected, session ended"}, "-s")
-    check(jctl(b, "show", "sessions") == [], "no session left")
+    # mosquitto_sub has gone too, once the broker has seen it close.
+    wait_for(lambda: jctl(b, "show", "sessions") == [], 10,
+             "no session left")
     r = ctl(b, "disconnect", "k1", check_rc=False)
     check(r.returncode == 1 and "no such client" in r.stderr, r.stderr)
     # MQTT 3.1.1 has no DISCONNECT from the server: the socket closes.

@@ -79,6 +79,9 @@ other_value(const struct setting *s, size_t row, char *buf, size_t size)
 	case SK_PATH:
 		snprintf(buf, size, "\"/tmp/p%zu\"", row);
 		break;
+	case SK_STRING:
+		snprintf(buf, size, "\"s:%zu\"", row);
+		break;
 	case SK_LOGLEVEL:
 		snprintf(buf, size, "%s", s->def == 1 ? "warning" : "debug");
 		break;

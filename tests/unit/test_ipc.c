@@ -783,6 +783,53 @@ test_roundtrip(void **state)
 	ipc_chan_free(b);
 }
 
+/*
+ * A secret channel: the handler sees its strings whole, and once it is
+ * done they are wiped from the receive buffer.
+ */
+static void
+test_secret_fields(void **state)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 msg;
+	struct rec	 ra, rb;
+	const char	*why = NULL, *s;
+	const uint8_t	*raw;
+	size_t		 len, i;
+	int		 sv[2];
+
+	(void)state;
+	require_schema(IPC_CTL_RESULT, "ts", 0);
+	mkpair(sv);
+	a = chan_new(sv[0], "a", IPC_DEFAULT_MAXLEN, 0, &ra);
+	b = chan_new(sv[1], "b", IPC_DEFAULT_MAXLEN, 0, &rb);
+	ipc_chan_secret(a);
+	ipc_chan_secret(b);
+	for (i = 0; i < 2; i++) {
+		ipc_begin(a, IPC_CTL_RESULT, 7, 2);
+		ipc_put_bool(a, 1);
+		ipc_put_str(a, i == 0 ? "secret-one" : "secret-two");
+		assert_int_equal(ipc_end(a, -1), 0);
+	}
+	ipc_flush_pending();
+	assert_true(ipc_chan_read(b) > 0);
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 1);
+	s = ipc_get_str(&msg, 1, &len);
+	assert_int_equal(len, 10);
+	assert_memory_equal(s, "secret-one", 10);
+	raw = (const uint8_t *)s;
+	ipc_msg_done(b, &msg);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(raw[i], 0);
+	/* Without ipc_msg_done(), the next get moves on all the same. */
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 1);
+	s = ipc_get_str(&msg, 1, &len);
+	assert_memory_equal(s, "secret-two", 10);
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 0);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+
 static void
 test_every_type(void **state)
 {
@@ -1986,6 +2033,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_roundtrip),
+		TEST(test_secret_fields),
 		TEST(test_every_type),
 		TEST(test_put_encoding),
 		TEST(test_one_byte_at_a_time),
