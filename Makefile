@@ -26,6 +26,9 @@ PKG_CONFIG	?= pkg-config
 INSTALL		?= install
 
 PKGS		 = libbsd-overlay msgpack
+# authd's password hashes: PBKDF2 and SHA-512 from OpenSSL, argon2id
+# from libargon2 (Mosquitto 2.1's default hash).
+AUTH_PKGS	 = libcrypto libargon2
 
 CFLAGS		?= -O2 -g
 WARNINGS	 = -Wall -Wstrict-prototypes -Wmissing-prototypes \
@@ -55,9 +58,10 @@ endif
 # Evaluated when used, so that `make test' can install the packages first.
 PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor)
+AUTH_LIBS	 = $(shell $(PKG_CONFIG) --libs $(AUTH_PKGS))
 
-ALL_CPPFLAGS	 = -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen $(OS_CPPFLAGS) \
-		   $(PKG_CFLAGS) $(CPPFLAGS)
+ALL_CPPFLAGS	 = -Icommon -Iipc -Ibrokerd -Iauthd -I$(BUILD)/gen \
+		   $(OS_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS	 = $(CFLAGS) $(WARNINGS) $(HARDEN_CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
@@ -69,6 +73,8 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
+# authd's modules without main(), for authd, brokerctl passwd and tests.
+AUTHLIB_SRCS	 = authd/text.c authd/passwd.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c
@@ -80,6 +86,7 @@ BROKERD_OBJS	 = $(call obj,$(BROKERD_SRCS)) $(BUILD)/obj/gen/parse.o
 LIBCOMMON	 = $(BUILD)/libcommon.a
 # Everything of brokerd but main(), for the unit tests to link against.
 LIBBROKERD	 = $(BUILD)/libbrokerd.a
+LIBAUTHD	 = $(BUILD)/libauthd.a
 
 PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/authd \
@@ -126,6 +133,10 @@ $(LIBBROKERD): $(filter-out $(BUILD)/obj/brokerd/brokerd.o,$(BROKERD_OBJS))
 	rm -f $@
 	$(AR) rcs $@ $^
 
+$(LIBAUTHD): $(call obj,$(AUTHLIB_SRCS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
@@ -156,10 +167,11 @@ UNIT_TESTS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 		   $(wildcard tests/unit/test_*.c))
 UNIT_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBAUTHD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS)
+	    $(LIBBROKERD) $(LIBAUTHD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS) \
+	    $(AUTH_LIBS)
 
 deps:
 	@sh scripts/deps
@@ -200,7 +212,7 @@ FUZZ_CC		?= clang
 FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined -DFUZZING
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
-		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c
+		   $(BROKERD_SRCS)) $(AUTHLIB_SRCS) $(BUILD)/gen/parse.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a
@@ -222,7 +234,7 @@ $(LIBFUZZ): $(FUZZ_OBJS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBFUZZ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -MMD -MP \
-	    -MF $@.d -o $@ $< $(LIBFUZZ) $(PKG_LIBS)
+	    -MF $@.d -o $@ $< $(LIBFUZZ) $(PKG_LIBS) $(AUTH_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 
@@ -269,7 +281,7 @@ lint: test-deps
 	    -D__linux__ -D__x86_64__ -D__GNUC__ -DLIBBSD_OVERLAY \
 	    --include=/usr/include/bsd/sys/queue.h \
 	    --include=/usr/include/bsd/sys/tree.h \
-	    -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen \
+	    -Icommon -Iipc -Ibrokerd -Iauthd -I$(BUILD)/gen \
 	    common ipc brokerd authd storaged tlsproxy brokerctl
 
 install: all
