@@ -66,7 +66,7 @@ ALL_CFLAGS	 = $(CFLAGS) $(WARNINGS) $(HARDEN_CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
-		   common/child.c ipc/ipc.c ipc/validate.c
+		   common/child.c common/aclmatch.c ipc/ipc.c ipc/validate.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
 		   brokerd/control.c brokerd/mqtt.c brokerd/conn.c \
@@ -74,7 +74,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 # authd's modules without main(), for authd, brokerctl passwd and tests.
-AUTHLIB_SRCS	 = authd/text.c authd/passwd.c
+AUTHLIB_SRCS	 = authd/text.c authd/passwd.c authd/acl.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c

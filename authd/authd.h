@@ -97,4 +97,15 @@ int		 passwd_make(struct pw_hash *, enum pw_kind, uint32_t,
 int		 passwd_encode(const struct pw_hash *, char *, size_t);
 int		 passwd_user_valid(const char *, size_t, const char **);
 
+/* acl.c: Mosquitto's acl_file, with groups. */
+struct aclfile;
+
+struct aclfile	*acl_parse(const char *, const char *, size_t, char *,
+		    size_t);
+void		 acl_free(struct aclfile *);
+size_t		 acl_count(const struct aclfile *);
+int		 acl_compile(const struct aclfile *, const char *, size_t,
+		    const char *, size_t, uint8_t **, size_t *,
+		    const char **);
+
 #endif /* BROKERD_AUTHD_H */
