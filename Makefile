@@ -74,7 +74,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 # authd's modules without main(), for authd, brokerctl passwd and tests.
-AUTHLIB_SRCS	 = authd/text.c authd/passwd.c authd/acl.c
+AUTHLIB_SRCS	 = authd/text.c authd/passwd.c authd/acl.c authd/scram.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c

@@ -108,4 +108,79 @@ int		 acl_compile(const struct aclfile *, const char *, size_t,
 		    const char *, size_t, uint8_t **, size_t *,
 		    const char **);
 
+/* scram.c: SCRAM-SHA-256 and -512, server side (RFC 5802, RFC 7677). */
+enum scram_mech {
+	SCRAM_SHA256,
+	SCRAM_SHA512
+};
+
+#define SCRAM_MAXKEY	64
+#define SCRAM_MAXSALT	128
+#define SCRAM_MAXUSER	512
+#define SCRAM_MAXMSG	2048
+#define SCRAM_ITER	4096
+#define SCRAM_SALT	16
+#define SCRAM_MAXCRED	(24 + 10 + B64_LEN(SCRAM_MAXSALT) + \
+			    2 * B64_LEN(SCRAM_MAXKEY))
+
+struct scram_cred {
+	enum scram_mech	 mech;
+	uint32_t	 iter;
+	size_t		 saltlen;
+	uint8_t		 salt[SCRAM_MAXSALT];
+	uint8_t		 stored[SCRAM_MAXKEY];
+	uint8_t		 server[SCRAM_MAXKEY];
+};
+
+enum scram_state {
+	SCRAM_START,
+	SCRAM_CHALLENGED,	/* server-first sent */
+	SCRAM_DONE,
+	SCRAM_FAILED
+};
+
+/* One exchange: no allocation, wiped by scram_clear(). */
+struct scram {
+	enum scram_state state;
+	enum scram_mech	 mech;
+	size_t		 userlen;
+	size_t		 gs2len;
+	size_t		 barelen;
+	size_t		 firstlen;
+	size_t		 noncelen;
+	size_t		 cnonceoff;	/* of the client's nonce in bare */
+	struct scram_cred cred;
+	char		 user[SCRAM_MAXUSER + 1];
+	char		 gs2[SCRAM_MAXUSER + 8];
+	char		 bare[SCRAM_MAXMSG];
+	char		 first[SCRAM_MAXMSG];
+};
+
+const char	*scram_mech_name(enum scram_mech);
+int		 scram_mech_parse(const char *, size_t, enum scram_mech *);
+size_t		 scram_keylen(enum scram_mech);
+int		 scram_make_cred(struct scram_cred *, enum scram_mech,
+		    const char *, size_t, const uint8_t *, size_t, uint32_t);
+void		 scram_fake_cred(struct scram_cred *, enum scram_mech,
+		    const uint8_t *, size_t, const char *, size_t);
+int		 scram_cred_decode(struct scram_cred *, const char *, size_t,
+		    const char **);
+int		 scram_cred_encode(const struct scram_cred *, char *, size_t);
+int		 scram_client_first(struct scram *, enum scram_mech,
+		    const char *, size_t, const char **);
+int		 scram_server_first(struct scram *, const struct scram_cred *,
+		    const char *, size_t, char *, size_t, size_t *);
+int		 scram_client_final(struct scram *, const char *, size_t,
+		    char *, size_t, size_t *, const char **);
+void		 scram_clear(struct scram *);
+
+struct scramfile;
+
+struct scramfile *scram_file_parse(const char *, const char *, size_t,
+		    char *, size_t);
+void		 scram_file_free(struct scramfile *);
+size_t		 scram_file_count(const struct scramfile *);
+const struct scram_cred *scram_file_lookup(const struct scramfile *,
+		    const char *, size_t, enum scram_mech);
+
 #endif /* BROKERD_AUTHD_H */
