@@ -77,7 +77,7 @@ AUTHD_SRCS	 = authd/authd.c
 AUTHLIB_SRCS	 = authd/text.c authd/passwd.c authd/acl.c authd/scram.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
-BROKERCTL_SRCS	 = brokerctl/brokerctl.c
+BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -93,7 +93,7 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/storaged \
 		   $(BUILD)/libexec/brokerd/tlsproxy
 
-MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8
+MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8 man/authd.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
 	fuzz-smoke lint install deps test-deps run bench
@@ -141,9 +141,9 @@ $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
 
-$(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
+$(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBAUTHD) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
 $(BUILD)/libexec/brokerd/authd: $(call obj,$(AUTHD_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -294,7 +294,7 @@ install: all
 	    $(BUILD)/libexec/brokerd/storaged \
 	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
-	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 \
+	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 man/authd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
 	$(INSTALL) -m 0444 rc/brokerd.sysusers \

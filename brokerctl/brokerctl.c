@@ -32,6 +32,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "brokerctl.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -75,7 +76,9 @@ usage(void)
 	size_t		 i, j;
 
 	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n"
-	    "commands:\n", __progname);
+	    "       %s passwd [-bcD] [-i iterations] [-m method] file user "
+	    "[password]\n"
+	    "commands:\n", __progname, __progname);
 	for (i = 0; i < NVERBS; i++) {
 		fprintf(stderr, "  ");
 		for (j = 0; j < MAXWORDS && verbs[i].words[j] != NULL; j++)
@@ -118,6 +121,10 @@ main(int argc, char *argv[])
 	struct ipc_chan		*chan;
 	const char		*sockpath = BROKERD_SOCKET;
 	int			 ch, fd;
+
+	/* Offline: no socket, its own options. */
+	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+		return brokerctl_passwd(argc - 1, argv + 1);
 
 	while ((ch = getopt(argc, argv, "js:")) != -1) {
 		switch (ch) {
