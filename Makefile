@@ -20,8 +20,15 @@ SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
 DESTDIR		?=
 
 BUILD		?= build
-CC		?= cc
-YACC		?= byacc
+# GNU make predefines CC and YACC: only a value from the command line or
+# the environment replaces ours (a machine whose yacc is bison still gets
+# byacc, which parse.y is written for).
+ifeq ($(origin CC),default)
+CC		 = cc
+endif
+ifeq ($(origin YACC),default)
+YACC		 = byacc
+endif
 PKG_CONFIG	?= pkg-config
 INSTALL		?= install
 
@@ -60,17 +67,23 @@ PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor)
 AUTH_LIBS	 = $(shell $(PKG_CONFIG) --libs $(AUTH_PKGS))
 
-ALL_CPPFLAGS	 = -Icommon -Iipc -Ibrokerd -Iauthd -I$(BUILD)/gen \
-		   $(OS_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS)
+# The layers form a stack: common/ sees only itself, ipc/ sees common/,
+# each program sees both and its own directory.  The tests see everything.
+INC		 = -Icommon -Iipc -Ibrokerd -Iauthd -Istoraged -Itlsproxy \
+		   -Ibrokerctl -I$(BUILD)/gen
+ALL_CPPFLAGS	 = $(INC) $(OS_CPPFLAGS) $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS	 = $(CFLAGS) $(WARNINGS) $(HARDEN_CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
-		   common/child.c common/aclmatch.c ipc/ipc.c ipc/validate.c
+		   common/process.c common/mqtt.c common/settings.c \
+		   common/conf.c common/aclmatch.c \
+		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
-		   brokerd/control.c brokerd/mqtt.c brokerd/conn.c \
+		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
+		   brokerd/route.c brokerd/packet.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 # authd's modules without main(), for authd, brokerctl passwd and tests.
@@ -157,8 +170,22 @@ $(BUILD)/libexec/brokerd/tlsproxy: $(call obj,$(TLSPROXY_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
--include $(shell find $(BUILD)/obj $(BUILD)/fuzzobj $(BUILD)/fuzz \
-    -name '*.d' 2>/dev/null)
+# Per-layer include paths (see INC above).
+$(BUILD)/obj/common/%.o $(BUILD)/fuzzobj/common/%.o: INC = -Icommon \
+    -I$(BUILD)/gen
+$(BUILD)/obj/ipc/%.o $(BUILD)/fuzzobj/ipc/%.o: INC = -Icommon -Iipc
+$(BUILD)/obj/brokerd/%.o $(BUILD)/obj/gen/%.o $(BUILD)/fuzzobj/brokerd/%.o \
+    $(BUILD)/fuzzobj/gen/%.o: INC = -Icommon -Iipc -Ibrokerd -I$(BUILD)/gen
+$(BUILD)/obj/authd/%.o: INC = -Icommon -Iipc -Iauthd
+$(BUILD)/obj/storaged/%.o: INC = -Icommon -Iipc -Istoraged
+$(BUILD)/obj/tlsproxy/%.o: INC = -Icommon -Iipc -Itlsproxy
+$(BUILD)/obj/brokerctl/%.o: INC = -Icommon -Iipc -Iauthd -Ibrokerctl
+
+ALL_SRCS	 = $(COMMON_SRCS) $(BROKERD_SRCS) $(AUTHD_SRCS) $(AUTHLIB_SRCS) \
+		   $(STORAGED_SRCS) $(TLSPROXY_SRCS) $(BROKERCTL_SRCS)
+-include $(wildcard $(patsubst %.o,%.d,$(call obj,$(ALL_SRCS))) \
+    $(BUILD)/obj/gen/parse.d $(BUILD)/tests/*.d $(BUILD)/fuzzobj/*/*.d \
+    $(BUILD)/fuzz/*.d)
 
 # ---------------------------------------------------------------------
 # Tests

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "child.h"
+#include "conf.h"
 #include "log.h"
 #include "mqtt.h"
 
@@ -37,8 +38,8 @@
 struct auth_listener {
 	TAILQ_ENTRY(auth_listener) entry;
 	uint32_t		 id;
-	char			 name[256];
-	int			 anonymous;
+	char			 name[LISTENER_NAME_MAX];
+	struct listener_opts	 o;
 };
 
 static TAILQ_HEAD(, auth_listener) auth_listeners =
@@ -46,7 +47,8 @@ static TAILQ_HEAD(, auth_listener) auth_listeners =
 
 static void	authd_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	authd_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
-static void	authd_listener(struct ipc_msg *);
+static void	authd_listener(uint32_t, const char *,
+		    const struct listener_opts *);
 static void	authd_connect(struct ipc_chan *, struct ipc_msg *);
 
 static const ipc_dispatch_fn authd_peers[PROC_MAX] = {
@@ -62,12 +64,20 @@ main(int argc, char *argv[])
 static void
 authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 {
+	struct listener_opts	 o;
+	char			 name[LISTENER_NAME_MAX], err[128];
+
 	(void)chan;
 	if (child_dispatch(msg, authd_peers, NULL))
 		return;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_LISTENER:
-		authd_listener(msg);
+		if (ipc_get_cstr(msg, 1, name, sizeof(name)) == -1 ||
+		    ipc_get_struct(msg, 2, &o, sizeof(o)) == -1 ||
+		    settings_check(listener_settings, listener_nsettings, &o,
+		    err, sizeof(err)) == -1)
+			fatalx("bad IPC_AUTH_LISTENER");
+		authd_listener(ipc_get_uint(msg, 0), name, &o);
 		break;
 	default:
 		fatalx("unexpected %s from the parent",
@@ -88,10 +98,9 @@ authd_find_listener(uint32_t id)
 
 /* IPC_AUTH_LISTENER, at start and after every reload. */
 static void
-authd_listener(struct ipc_msg *msg)
+authd_listener(uint32_t id, const char *name, const struct listener_opts *o)
 {
 	struct auth_listener	*l;
-	uint32_t		 id = ipc_get_uint(msg, 0);
 
 	if ((l = authd_find_listener(id)) == NULL) {
 		if ((l = calloc(1, sizeof(*l))) == NULL)
@@ -99,9 +108,8 @@ authd_listener(struct ipc_msg *msg)
 		l->id = id;
 		TAILQ_INSERT_TAIL(&auth_listeners, l, entry);
 	}
-	if (ipc_get_cstr(msg, 1, l->name, sizeof(l->name)) == -1)
-		fatalx("IPC_AUTH_LISTENER: bad name");
-	l->anonymous = ipc_get_bool(msg, 2);
+	strlcpy(l->name, name, sizeof(l->name));
+	l->o = *o;
 }
 
 /*
@@ -117,7 +125,7 @@ authd_connect(struct ipc_chan *chan, struct ipc_msg *msg)
 	int			 allow = 0;
 
 	if ((l = authd_find_listener(ipc_get_uint(msg, 0))) != NULL &&
-	    l->anonymous) {
+	    l->o.anonymous) {
 		allow = 1;
 		reason = RC_SUCCESS;
 	}

@@ -72,7 +72,6 @@ int
 main(int argc, char *argv[])
 {
 	char			 self[PATH_MAX];
-	struct listener_conf	*l;
 	struct rlimit		 rl;
 	const char		*role = NULL, *argv0 = argv[0];
 	int			 ch, debug = 0, noaction = 0, fd;
@@ -121,7 +120,7 @@ main(int argc, char *argv[])
 		exit(1);
 	if (noaction) {
 		if (verbose_flag)
-			print_config(brokerd_conf);
+			print_config(stdout, brokerd_conf);
 		else
 			fprintf(stderr, "configuration OK\n");
 		exit(0);
@@ -167,15 +166,7 @@ main(int argc, char *argv[])
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
-	TAILQ_FOREACH(l, &brokerd_conf->listeners, entry) {
-		ipc_begin(procs[PROC_ENGINE].chan, IPC_LISTENER, 0, 5);
-		ipc_put_uint(procs[PROC_ENGINE].chan, l->id);
-		ipc_put_uint(procs[PROC_ENGINE].chan, l->kind);
-		ipc_put_str(procs[PROC_ENGINE].chan, listener_name(l));
-		ipc_put_uint(procs[PROC_ENGINE].chan, l->max_conns);
-		ipc_put_uint(procs[PROC_ENGINE].chan, l->max_conns_addr);
-		ipc_end(procs[PROC_ENGINE].chan, l->fd);
-	}
+	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
 	ipc_send(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, fd);
 	proc_broadcast(IPC_CONF_END);
 
@@ -271,9 +262,9 @@ parent_check_dirs(const struct brokerd_conf *conf)
 		    (st.st_mode & 022) != 0)
 			fatalx("chroot %s must be a directory owned by root "
 			    "and writable by nobody else", conf->chroot);
-		if ((pw = getpwnam(conf->user[PROC_STORAGED])) == NULL)
+		if ((pw = getpwnam(conf->user_storaged)) == NULL)
 			fatalx("user %s for storaged does not exist",
-			    conf->user[PROC_STORAGED]);
+			    conf->user_storaged);
 		uid = pw->pw_uid;
 		gid = pw->pw_gid;
 		parent_check_parents(conf->chroot);
@@ -290,7 +281,7 @@ parent_check_dirs(const struct brokerd_conf *conf)
 		fatalx("%s is not a directory", conf->datadir);
 	if (st.st_uid != uid)
 		fatalx("data directory %s must belong to %s", conf->datadir,
-		    root ? conf->user[PROC_STORAGED] : "this user");
+		    root ? conf->user_storaged : "this user");
 	if ((st.st_mode & 077) != 0)
 		fatalx("data directory %s must not be accessible by group "
 		    "or others (mode 0700)", conf->datadir);

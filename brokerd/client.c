@@ -28,14 +28,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 
 struct retained_ctx {
 	struct session	*s;
 	struct sub	*sub;
 };
 
-static struct buf	 out;		/* one packet being encoded */
 static uint8_t		*fwd;		/* forwarded properties */
 static size_t		 fwd_cap;
 static uint8_t		*codes;		/* SUBACK and UNSUBACK */
@@ -61,23 +60,6 @@ static void	client_published(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
 
-/* Send what was encoded into `out'. */
-static void
-client_out(struct conn *c)
-{
-	if (conn_send(c, buf_ptr(&out), buf_len(&out)) == -1)
-		conn_close(c, "out of memory");
-	out.rpos = out.wpos = 0;
-}
-
-void
-client_send_ack(struct conn *c, uint8_t type, uint16_t pid, uint8_t reason)
-{
-	if (mqtt_encode_ack(&out, type, pid, reason, c->version == MQTT_V5,
-	    NULL) == 0)
-		client_out(c);
-}
-
 /*
  * A protocol error: an MQTT 5 client is told the reason code in a
  * DISCONNECT; an older one is disconnected.  Either way its will goes.
@@ -90,11 +72,9 @@ client_error(struct conn *c, uint8_t reason, const char *why)
 	if (reason != RC_KEEP_ALIVE_TIMEOUT)
 		engine_stats.protocol_errors++;
 	conn_log(c, LOG_NOTICE, "%s (%s)", why, mqtt_reason_name(reason));
-	if (c->state == CONN_ACTIVE && c->version == MQTT_V5 &&
-	    mqtt_encode_disconnect(&out, reason, NULL) == 0) {
-		client_out(c);
+	if (c->state == CONN_ACTIVE && packet_disconnect(c, reason) == 0)
 		conn_linger(c);
-	} else
+	else
 		conn_close(c, why);
 }
 
@@ -108,8 +88,7 @@ client_refuse(struct conn *c, uint8_t version, uint8_t v5reason,
 	memset(&ci, 0, sizeof(ci));
 	ci.v5 = version == MQTT_V5;
 	ci.reason = ci.v5 ? v5reason : v3code;
-	if (mqtt_encode_connack(&out, &ci) == 0)
-		client_out(c);
+	packet_connack(c, &ci);
 	conn_linger(c);
 }
 
@@ -146,8 +125,8 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	case MQTT_PINGREQ:
 		if ((first & 0x0f) != 0 || len != 0)
 			client_error(c, RC_MALFORMED_PACKET, "bad PINGREQ");
-		else if (mqtt_encode_pingresp(&out) == 0)
-			client_out(c);
+		else
+			packet_pingresp(c);
 		break;
 	case MQTT_DISCONNECT:
 		client_disconnect(c, first, p, len);
@@ -282,6 +261,23 @@ client_assign_id(void)
 	return strdup(id);
 }
 
+/*
+ * The properties of a PUBLISH or a will as they are forwarded: all but
+ * those in `strip', in a scratch buffer valid until the next call.
+ */
+static const uint8_t *
+client_fwd_props(const struct mqtt_str *block, uint64_t strip, uint32_t *len)
+{
+	if (block->len > fwd_cap) {
+		free(fwd);
+		fwd_cap = block->len;
+		if ((fwd = malloc(fwd_cap)) == NULL)
+			fatal(NULL);
+	}
+	*len = mqtt_props_strip(block, strip, fwd);
+	return fwd;
+}
+
 /* The will of a CONNECT as a message; published later, if at all. */
 static struct msg *
 client_will(struct session *s, const struct mqtt_connect *cn,
@@ -289,7 +285,6 @@ client_will(struct session *s, const struct mqtt_connect *cn,
 {
 	struct pub	 wp;
 	struct msg	*m;
-	size_t		 n = 0;
 
 	memset(&wp, 0, sizeof(wp));
 	wp.topic = cn->will_topic.p;
@@ -300,17 +295,9 @@ client_will(struct session *s, const struct mqtt_connect *cn,
 	wp.retain = cn->will_retain;
 	*delay = 0;
 	if (cn->version == MQTT_V5) {
-		if (cn->will_props.block.len > fwd_cap) {
-			free(fwd);
-			fwd_cap = cn->will_props.block.len;
-			if ((fwd = malloc(fwd_cap)) == NULL)
-				fatal(NULL);
-		}
-		n = mqtt_props_strip(&cn->will_props.block,
+		wp.props = client_fwd_props(&cn->will_props.block,
 		    (1ULL << PROP_WILL_DELAY) | (1ULL << PROP_MESSAGE_EXPIRY),
-		    fwd);
-		wp.props = fwd;
-		wp.props_len = n;
+		    &wp.props_len);
 		*delay = cn->will_props.will_delay;
 	}
 	m = msg_new(&wp);
@@ -320,87 +307,160 @@ client_will(struct session *s, const struct mqtt_connect *cn,
 	return m;
 }
 
-/*
- * authd's verdict on a held CONNECT.  If allowed: take over or resume or
- * start the session, answer CONNACK, send what the session kept.
- */
-void
-client_verdict(struct conn *c, struct ipc_msg *msg)
+/* The CONNECT held for authd is no longer needed: it holds a password. */
+static void
+client_pending_free(struct conn *c)
 {
-	struct mqtt_connect		 cn;
-	struct mqtt_connack_info	 ci;
-	struct mqtt_error		 e;
-	struct session			*s;
-	struct conn			*old;
-	struct msg			*will;
-	char				*id, *assigned = NULL;
-	uint32_t			 expiry, delay;
-	uint16_t			 ka;
-	int				 v5, present, ends;
-	uint64_t			 reason;
+	freezero(c->pending, c->pending_len);
+	c->pending = NULL;
+	c->pending_len = 0;
+}
 
-	if (c->state != CONN_AUTH)
-		return;
-	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
-		fatalx("held CONNECT no longer decodes");
-	v5 = cn.version == MQTT_V5;
-	if (!ipc_get_bool(msg, 0)) {
-		reason = ipc_get_uint(msg, 1);
-		if (reason < 0x80 || reason > 0xff)
-			reason = RC_NOT_AUTHORIZED;
-		engine_stats.auth_denied++;
-		conn_log(c, LOG_NOTICE, "refused: %s",
-		    mqtt_reason_name(reason));
-		client_refuse(c, cn.version, reason,
-		    reason == RC_BAD_USERNAME_OR_PASSWORD ?
-		    CONNACK_BAD_CREDENTIALS : CONNACK_NOT_AUTHORIZED);
-		return;
-	}
+/* authd said no: CONNACK with its reason, then close. */
+static void
+client_denied(struct conn *c, const struct mqtt_connect *cn, uint8_t reason)
+{
+	engine_stats.auth_denied++;
+	conn_log(c, LOG_NOTICE, "refused: %s", mqtt_reason_name(reason));
+	client_refuse(c, cn->version, reason,
+	    reason == RC_BAD_USERNAME_OR_PASSWORD ?
+	    CONNACK_BAD_CREDENTIALS : CONNACK_NOT_AUTHORIZED);
+}
 
-	if (cn.client_id.len == 0)
-		id = assigned = client_assign_id();
+/*
+ * Another connection has the session: it goes (MQTT 5: DISCONNECT 0x8E).
+ * Its will goes only if the session ends here.  Returns the session, or
+ * NULL if it ended.
+ */
+static struct session *
+client_takeover(struct session *s, int clean)
+{
+	struct conn	*old = s->conn;
+
+	engine_stats.takeovers++;
+	conn_log(old, LOG_INFO, "session taken over");
+	old->sess = NULL;
+	s->conn = NULL;
+	engine_stats.clients--;
+	if (packet_disconnect(old, RC_SESSION_TAKEN_OVER) == 0)
+		conn_linger(old);
 	else
-		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
-	if (id == NULL)
-		fatal(NULL);
+		conn_close(old, NULL);
+	if (s->expiry == 0 || clean) {
+		session_publish_will(s);
+		session_free(s);
+		return NULL;
+	}
+	msg_unref(s->will);
+	s->will = NULL;
+	return s;
+}
+
+/*
+ * The session of an accepted CONNECT: taken over, resumed or new.
+ * *present says whether it existed.
+ */
+static struct session *
+client_session(const char *id, const struct mqtt_connect *cn, int *present)
+{
+	struct session	*s;
 
 	s = session_find(id);
-	if (s != NULL && s->conn != NULL) {
-		/* Session takeover: the old connection goes. */
-		old = s->conn;
-		engine_stats.takeovers++;
-		conn_log(old, LOG_INFO, "session taken over");
-		old->sess = NULL;
-		s->conn = NULL;
-		engine_stats.clients--;
-		if (old->version == MQTT_V5 && mqtt_encode_disconnect(&out,
-		    RC_SESSION_TAKEN_OVER, NULL) == 0) {
-			client_out(old);
-			conn_linger(old);
-		} else
-			conn_close(old, NULL);
-		/* Its will goes only if its session ends here. */
-		ends = s->expiry == 0 || cn.clean;
-		if (ends) {
-			session_publish_will(s);
-			session_free(s);
-			s = NULL;
-		} else {
-			msg_unref(s->will);
-			s->will = NULL;
-		}
-	} else if (s != NULL && cn.clean) {
+	if (s != NULL && s->conn != NULL)
+		s = client_takeover(s, cn->clean);
+	else if (s != NULL && cn->clean) {
 		/* Clean start ends the old session, and its waiting will. */
 		session_publish_will(s);
 		session_free(s);
 		s = NULL;
 	}
-	present = s != NULL;
-	if (s == NULL)
-		s = session_new(id);
+	*present = s != NULL;
+	return s != NULL ? s : session_new(id);
+}
+
+/*
+ * The CONNACK of an accepted client and what it tells an MQTT 5 client
+ * about this server; returns the keep alive the connection gets.
+ */
+static uint16_t
+client_connack(struct conn *c, const struct mqtt_connect *cn,
+    struct session *s, int present, int assigned)
+{
+	struct mqtt_connack_info	 ci;
+	uint16_t			 ka = cn->keepalive;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.v5 = cn->version == MQTT_V5;
+	ci.reason = RC_SUCCESS;
+	ci.session_present = present && (ci.v5 || cn->version == MQTT_V311);
+	if (ci.v5) {
+		if (PROP_HAS(&cn->props, PROP_RECEIVE_MAXIMUM))
+			c->recv_max_out = cn->props.receive_maximum;
+		if (PROP_HAS(&cn->props, PROP_MAXIMUM_PACKET_SIZE))
+			c->max_packet_out = cn->props.maximum_packet_size;
+		if (ka > econf.max_keepalive ||
+		    (ka == 0 && econf.max_keepalive < 65535)) {
+			ka = econf.max_keepalive;
+			ci.send_server_keep_alive = 1;
+			ci.server_keep_alive = ka;
+		}
+		if (PROP_HAS(&cn->props, PROP_SESSION_EXPIRY) &&
+		    s->expiry != cn->props.session_expiry) {
+			ci.send_session_expiry = 1;
+			ci.session_expiry = s->expiry;
+		}
+		ci.receive_maximum = econf.max_inflight > 65535 ? 65535 :
+		    econf.max_inflight;
+		ci.maximum_qos = econf.max_qos;
+		ci.retain_available = econf.retain_available;
+		ci.maximum_packet_size = econf.max_packet_size;
+		ci.assigned_client_id = assigned ? s->id : NULL;
+		ci.topic_alias_maximum = econf.max_topic_aliases;
+		ci.wildcard_available = 1;
+		ci.sub_id_available = 1;
+		ci.shared_available = 1;
+	}
+	packet_connack(c, &ci);
+	return ka;
+}
+
+/*
+ * authd's verdict on a held CONNECT (engine_dispatch_authd).  If allowed:
+ * take over or resume or start the session, answer CONNACK, send what the
+ * session kept.
+ */
+void
+client_verdict(struct conn *c, int allow, uint8_t reason)
+{
+	struct mqtt_connect	 cn;
+	struct mqtt_error	 e;
+	struct session		*s;
+	struct msg		*will;
+	char			*id;
+	uint32_t		 expiry, delay;
+	uint16_t		 ka;
+	int			 present, assigned;
+
+	if (c->state != CONN_AUTH)
+		return;
+	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
+		fatalx("held CONNECT no longer decodes");
+	if (!allow) {
+		client_denied(c, &cn, reason);
+		client_pending_free(c);
+		return;
+	}
+
+	if ((assigned = cn.client_id.len == 0))
+		id = client_assign_id();
+	else
+		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
+	if (id == NULL)
+		fatal(NULL);
+	s = client_session(id, &cn, &present);
 	free(id);
 
-	if (v5)
+	if (cn.version == MQTT_V5)
 		expiry = PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) ?
 		    cn.props.session_expiry : 0;
 	else
@@ -413,49 +473,14 @@ client_verdict(struct conn *c, struct ipc_msg *msg)
 		will = client_will(s, &cn, &delay);
 		session_set_will(s, will, cn.will_qos, cn.will_retain, delay);
 	}
-
-	ka = cn.keepalive;
-	memset(&ci, 0, sizeof(ci));
-	ci.v5 = v5;
-	ci.reason = RC_SUCCESS;
-	ci.session_present = present && (v5 || cn.version == MQTT_V311);
-	if (v5) {
-		if (PROP_HAS(&cn.props, PROP_RECEIVE_MAXIMUM))
-			c->recv_max_out = cn.props.receive_maximum;
-		if (PROP_HAS(&cn.props, PROP_MAXIMUM_PACKET_SIZE))
-			c->max_packet_out = cn.props.maximum_packet_size;
-		if (ka > econf.max_keepalive ||
-		    (ka == 0 && econf.max_keepalive < 65535)) {
-			ka = econf.max_keepalive;
-			ci.send_server_keep_alive = 1;
-			ci.server_keep_alive = ka;
-		}
-		if (PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) &&
-		    expiry != cn.props.session_expiry) {
-			ci.send_session_expiry = 1;
-			ci.session_expiry = expiry;
-		}
-		ci.receive_maximum = econf.max_inflight > 65535 ? 65535 :
-		    econf.max_inflight;
-		ci.maximum_qos = econf.max_qos;
-		ci.retain_available = econf.retain_available;
-		ci.maximum_packet_size = econf.max_packet_size;
-		ci.assigned_client_id = assigned != NULL ? s->id : NULL;
-		ci.topic_alias_maximum = econf.max_topic_aliases;
-		ci.wildcard_available = 1;
-		ci.sub_id_available = 1;
-		ci.shared_available = 1;
-	}
-	if (mqtt_encode_connack(&out, &ci) == 0)
-		client_out(c);
-	free(c->pending);
-	c->pending = NULL;
+	ka = client_connack(c, &cn, s, present, assigned);
 	c->state = CONN_ACTIVE;
 	engine_stats.clients++;
 	conn_keepalive_set(c, ka);
 	conn_log(c, LOG_DEBUG, "connected, MQTT %s, session %s",
 	    cn.version == MQTT_V5 ? "5" : cn.version == MQTT_V311 ?
 	    "3.1.1" : "3.1", present ? "resumed" : "new");
+	client_pending_free(c);
 	if (present)
 		session_resend(s);
 	conn_resume(c);
@@ -474,6 +499,47 @@ client_gone(struct conn *c, int graceful)
 	session_detach(s, graceful);
 }
 
+/*
+ * A PUBLISH with a Topic Alias (MQTT 5): with a topic it sets the alias,
+ * without one it stands for the topic the alias was set to.  Returns -1
+ * after a protocol error.
+ */
+static int
+client_alias(struct conn *c, struct mqtt_publish *pb)
+{
+	uint16_t	 a = pb->props.topic_alias;
+
+	if (a > econf.max_topic_aliases) {
+		client_error(c, RC_TOPIC_ALIAS_INVALID,
+		    "topic alias above the maximum");
+		return -1;
+	}
+	if (pb->topic.len > 0) {
+		if (!topic_ok(pb->topic.p, pb->topic.len)) {
+			client_error(c, RC_TOPIC_NAME_INVALID, "bad topic");
+			return -1;
+		}
+		if (c->alias == NULL) {
+			if ((c->alias = calloc(econf.max_topic_aliases,
+			    sizeof(*c->alias))) == NULL)
+				fatal(NULL);
+			c->nalias = econf.max_topic_aliases;
+		}
+		free(c->alias[a - 1]);
+		if ((c->alias[a - 1] = strndup((const char *)pb->topic.p,
+		    pb->topic.len)) == NULL)
+			fatal(NULL);
+		return 0;
+	}
+	if (c->alias == NULL || a > c->nalias || c->alias[a - 1] == NULL) {
+		client_error(c, RC_PROTOCOL_ERROR, "unknown topic alias");
+		return -1;
+	}
+	pb->topic.p = (const uint8_t *)c->alias[a - 1];
+	pb->topic.len = strlen(c->alias[a - 1]);
+	return 0;
+}
+
 static void
 client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -482,7 +548,6 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	struct session		*s = c->sess;
 	struct pub		 pub;
 	uint8_t			 acktype;
-	uint16_t		 a;
 	int			 v5 = c->version == MQTT_V5, n;
 
 	if (mqtt_decode_publish(first, p, len, v5, &pb, &e) == -1) {
@@ -498,38 +563,8 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		return;
 	}
 	if (v5 && PROP_HAS(&pb.props, PROP_TOPIC_ALIAS)) {
-		a = pb.props.topic_alias;
-		if (a > econf.max_topic_aliases) {
-			client_error(c, RC_TOPIC_ALIAS_INVALID,
-			    "topic alias above the maximum");
+		if (client_alias(c, &pb) == -1)
 			return;
-		}
-		if (pb.topic.len > 0) {
-			if (!topic_ok(pb.topic.p, pb.topic.len)) {
-				client_error(c, RC_TOPIC_NAME_INVALID,
-				    "bad topic");
-				return;
-			}
-			if (c->alias == NULL) {
-				if ((c->alias = calloc(econf.max_topic_aliases,
-				    sizeof(*c->alias))) == NULL)
-					fatal(NULL);
-				c->nalias = econf.max_topic_aliases;
-			}
-			free(c->alias[a - 1]);
-			if ((c->alias[a - 1] = strndup((const char *)
-			    pb.topic.p, pb.topic.len)) == NULL)
-				fatal(NULL);
-		} else {
-			if (c->alias == NULL || a > c->nalias ||
-			    c->alias[a - 1] == NULL) {
-				client_error(c, RC_PROTOCOL_ERROR,
-				    "unknown topic alias");
-				return;
-			}
-			pb.topic.p = (const uint8_t *)c->alias[a - 1];
-			pb.topic.len = strlen(c->alias[a - 1]);
-		}
 	} else if (pb.topic.len == 0) {
 		client_error(c, RC_PROTOCOL_ERROR, "zero length topic");
 		return;
@@ -542,7 +577,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (pb.props.payload_format == 1 &&
 	    !mqtt_utf8_valid(pb.payload.p, pb.payload.len)) {
 		if (pb.qos > 0)
-			client_send_ack(c, acktype, pb.packet_id,
+			packet_ack(c, acktype, pb.packet_id,
 			    RC_PAYLOAD_FORMAT_INVALID);
 		else
 			client_error(c, RC_PAYLOAD_FORMAT_INVALID,
@@ -551,7 +586,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	if (pb.qos == 2 && session_rel_has(s, pb.packet_id)) {
 		/* A resent QoS 2 message: it was routed already. */
-		client_send_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
+		packet_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
 		return;
 	}
 	if (pb.qos > 0 && client_is_held(c, pb.packet_id))
@@ -576,16 +611,9 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	pub.retain = pb.retain;
 	pub.origin = s->serial;
 	if (v5 && pb.props.block.len > 0) {
-		if (pb.props.block.len > fwd_cap) {
-			free(fwd);
-			fwd_cap = pb.props.block.len;
-			if ((fwd = malloc(fwd_cap)) == NULL)
-				fatal(NULL);
-		}
-		pub.props = fwd;
-		pub.props_len = mqtt_props_strip(&pb.props.block,
-		    (1ULL << PROP_TOPIC_ALIAS) |
-		    (1ULL << PROP_MESSAGE_EXPIRY), fwd);
+		pub.props = client_fwd_props(&pb.props.block,
+		    (1ULL << PROP_TOPIC_ALIAS) | (1ULL << PROP_MESSAGE_EXPIRY),
+		    &pub.props_len);
 		if (PROP_HAS(&pb.props, PROP_MESSAGE_EXPIRY) &&
 		    pb.props.message_expiry != 0)
 			pub.expires = ev_now() +
@@ -627,7 +655,7 @@ client_published(struct conn *c, struct pub *pub, uint16_t pid, int n)
 		    "subscriber's queue is full");
 	if (pub->qos == 2 && n >= 0)
 		session_rel_add(c->sess, pid);
-	client_send_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pid,
+	packet_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pid,
 	    rc);
 }
 
@@ -674,7 +702,7 @@ client_retry_held(void)
 	struct pub	 p;
 	int		 n;
 
-	if (!route_retry_due())
+	if (!session_room_take())
 		return;
 	TAILQ_FOREACH_SAFE(c, &blockedq, blockq, next) {
 		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
@@ -736,7 +764,7 @@ client_ack(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	if (session_ack(c->sess, type, a.packet_id, a.reason) == -1) {
 		if (type == MQTT_PUBREC)
-			client_send_ack(c, MQTT_PUBREL, a.packet_id,
+			packet_ack(c, MQTT_PUBREL, a.packet_id,
 			    RC_PACKET_ID_NOT_FOUND);
 		else
 			conn_log(c, LOG_DEBUG, "%s for unknown packet %u",
@@ -755,7 +783,7 @@ client_pubrel(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_error(c, e.reason, e.why);
 		return;
 	}
-	client_send_ack(c, MQTT_PUBCOMP, a.packet_id,
+	packet_ack(c, MQTT_PUBCOMP, a.packet_id,
 	    session_rel_del(c->sess, a.packet_id) == 0 ? RC_SUCCESS :
 	    RC_PACKET_ID_NOT_FOUND);
 }
@@ -791,6 +819,24 @@ client_retained(struct msg *m, void *arg)
 	msg_unref(p.msg);
 }
 
+/*
+ * A filter of a SUBSCRIBE or UNSUBSCRIBE: 1 if it is well formed, 0 if
+ * not (MQTT 5: its reason code is 0x8F), -1 if that closed the connection
+ * (older versions have no reason code for it).
+ */
+static int
+client_filter(struct conn *c, const struct mqtt_str *f, int *shared)
+{
+	if (f->len <= econf.max_topic_length &&
+	    mqtt_filter_valid(f->p, f->len, econf.max_topic_levels, shared))
+		return 1;
+	if (c->version != MQTT_V5) {
+		client_error(c, RC_MALFORMED_PACKET, "bad topic filter");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -804,7 +850,7 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	uint32_t		 id = 0;
 	size_t			 n = 0, nr = 0, i;
 	uint8_t			 qos, opts;
-	int			 v5 = c->version == MQTT_V5, shared, existed;
+	int			 v5 = c->version == MQTT_V5, shared, existed, ok;
 
 	if (mqtt_decode_subscribe(first, p, len, v5, &sb, &e) == -1) {
 		client_error(c, e.reason, e.why);
@@ -816,14 +862,9 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	cur = sb.list;
 	while (mqtt_sub_next(&cur, 1, &se)) {
 		opts = se.options;
-		if (se.filter.len > econf.max_topic_length ||
-		    !mqtt_filter_valid(se.filter.p, se.filter.len,
-		    econf.max_topic_levels, &shared)) {
-			if (!v5) {
-				client_error(c, RC_MALFORMED_PACKET,
-				    "bad topic filter");
-				return;
-			}
+		if ((ok = client_filter(c, &se.filter, &shared)) == -1)
+			return;
+		if (ok == 0) {
 			codes[n++] = RC_TOPIC_FILTER_INVALID;
 			continue;
 		}
@@ -851,9 +892,7 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		    (SUBOPT_RH(opts) == 1 && !existed)))
 			rsubs[nr++] = sub;
 	}
-	if (mqtt_encode_suback(&out, MQTT_SUBACK, sb.packet_id, codes, n,
-	    v5) == 0)
-		client_out(c);
+	packet_suback(c, MQTT_SUBACK, sb.packet_id, codes, n);
 	ctx.s = s;
 	for (i = 0; i < nr; i++) {
 		ctx.sub = rsubs[i];
@@ -874,7 +913,7 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 	struct mqtt_error	 e;
 	struct mqtt_str		 cur;
 	size_t			 n = 0;
-	int			 v5 = c->version == MQTT_V5, shared;
+	int			 v5 = c->version == MQTT_V5, shared, ok;
 
 	if (mqtt_decode_unsubscribe(first, p, len, v5, &sb, &e) == -1) {
 		client_error(c, e.reason, e.why);
@@ -883,24 +922,17 @@ client_unsubscribe(struct conn *c, uint8_t first, const uint8_t *p,
 	codes_reserve(sb.count);
 	cur = sb.list;
 	while (mqtt_unsub_next(&cur, &se)) {
-		if (se.filter.len > econf.max_topic_length ||
-		    !mqtt_filter_valid(se.filter.p, se.filter.len,
-		    econf.max_topic_levels, &shared)) {
-			if (!v5) {
-				client_error(c, RC_MALFORMED_PACKET,
-				    "bad topic filter");
-				return;
-			}
+		if ((ok = client_filter(c, &se.filter, &shared)) == -1)
+			return;
+		if (ok == 0) {
 			codes[n++] = RC_TOPIC_FILTER_INVALID;
 			continue;
 		}
-		codes[n++] = topic_unsubscribe(c->sess, se.filter.p,
+		codes[n++] = session_unsubscribe(c->sess, se.filter.p,
 		    se.filter.len) == 0 ? RC_SUCCESS :
 		    RC_NO_SUBSCRIPTION_EXISTED;
 	}
-	if (mqtt_encode_suback(&out, MQTT_UNSUBACK, sb.packet_id, codes, n,
-	    v5) == 0)
-		client_out(c);
+	packet_suback(c, MQTT_UNSUBACK, sb.packet_id, codes, n);
 }
 
 static void

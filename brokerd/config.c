@@ -29,6 +29,16 @@
 #include "brokerd.h"
 #include "log.h"
 
+#define GLOBAL_DESC(...)	SETTING_DESC(struct brokerd_conf, __VA_ARGS__)
+
+GLOBAL_SETTINGS(SETTING_ASSERT)
+
+const struct setting global_settings[] = {
+	GLOBAL_SETTINGS(GLOBAL_DESC)
+};
+const size_t global_nsettings =
+    sizeof(global_settings) / sizeof(global_settings[0]);
+
 /* A configuration holding every default; the parser overrides them. */
 struct brokerd_conf *
 config_new(void)
@@ -38,50 +48,39 @@ config_new(void)
 	if ((conf = calloc(1, sizeof(*conf))) == NULL)
 		fatal(NULL);
 	TAILQ_INIT(&conf->listeners);
-	strlcpy(conf->datadir, BROKERD_DATADIR, sizeof(conf->datadir));
-	strlcpy(conf->chroot, BROKERD_CHROOT, sizeof(conf->chroot));
-	strlcpy(conf->control, BROKERD_SOCKET, sizeof(conf->control));
-	strlcpy(conf->user[PROC_ENGINE], "_brokerd",
-	    sizeof(conf->user[PROC_ENGINE]));
-	strlcpy(conf->user[PROC_TLSPROXY], "_brokertls",
-	    sizeof(conf->user[PROC_TLSPROXY]));
-	strlcpy(conf->user[PROC_AUTHD], "_brokerauth",
-	    sizeof(conf->user[PROC_AUTHD]));
-	strlcpy(conf->user[PROC_STORAGED], "_brokerdb",
-	    sizeof(conf->user[PROC_STORAGED]));
-	conf->verbose = 0;
-	config_engine_defaults(&conf->engine);
+	settings_defaults(global_settings, global_nsettings, conf);
+	settings_defaults(engine_settings, engine_nsettings, &conf->engine);
 	return conf;
 }
 
-/* The defaults of the limits and protocol options; brokerd.conf(5). */
-void
-config_engine_defaults(struct engine_conf *e)
+struct listener_conf *
+config_listener_new(enum listen_kind kind)
 {
-	memset(e, 0, sizeof(*e));
-	e->max_packet_size = 1024 * 1024;
-	e->max_connect_size = 64 * 1024;
-	e->max_topic_length = 65535;
-	e->max_topic_levels = 200;
-	e->max_keepalive = 65535;
-	e->connect_timeout = 10;
-	e->max_inflight = 64;
-	e->max_inflight_bytes = 0;
-	e->max_queued = 1000;
-	e->max_queued_bytes = 16 * 1024 * 1024;
-	e->max_queued_total = 1024LL * 1024 * 1024;
-	e->max_client_buffer = 1024 * 1024;
-	e->max_subscriptions = 10000;
-	e->max_user_properties = 128;
-	e->max_topic_aliases = 64;
-	e->session_expiry = EXPIRY_NEVER;
-	e->max_session_expiry = EXPIRY_NEVER;
-	e->max_retained = 1000000;
-	e->max_retained_bytes = 256 * 1024 * 1024;
-	e->max_qos = 2;
-	e->retain_available = 1;
-	e->allow_empty_id = 1;
-	strlcpy(e->id_prefix, "auto-", sizeof(e->id_prefix));
+	struct listener_conf	*l;
+
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		fatal(NULL);
+	l->kind = kind;
+	l->fd = -1;
+	settings_defaults(listener_settings, listener_nsettings, &l->o);
+	return l;
+}
+
+const char *
+config_user(const struct brokerd_conf *conf, enum proc_type p)
+{
+	switch (p) {
+	case PROC_ENGINE:
+		return conf->user_engine;
+	case PROC_TLSPROXY:
+		return conf->user_tlsproxy;
+	case PROC_AUTHD:
+		return conf->user_authd;
+	case PROC_STORAGED:
+		return conf->user_storaged;
+	default:
+		fatalx("%s: no user for %s", __func__, proc_names[p]);
+	}
 }
 
 /*
@@ -99,18 +98,15 @@ config_defaults(struct brokerd_conf *conf)
 		conf->engine.max_connect_size = conf->engine.max_packet_size;
 	if (!TAILQ_EMPTY(&conf->listeners))
 		return;
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal(NULL);
+	l = config_listener_new(LISTEN_TCP);
 	l->id = 1;
-	l->kind = LISTEN_TCP;
-	l->fd = -1;
 	sin = (struct sockaddr_in *)&l->ss;
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin->sin_port = htons(BROKERD_PORT);
 	l->sslen = sizeof(*sin);
 	/* Like Mosquitto: the loopback default takes anonymous clients. */
-	l->anonymous = 1;
+	l->o.anonymous = 1;
 	TAILQ_INSERT_TAIL(&conf->listeners, l, entry);
 }
 
@@ -128,13 +124,17 @@ config_free(struct brokerd_conf *conf)
 	free(conf);
 }
 
+/*
+ * The same listener: the same socket, and the same options where a
+ * reload cannot change them.
+ */
 int
 listener_same(const struct listener_conf *a, const struct listener_conf *b)
 {
 	return a->kind == b->kind && strcmp(a->path, b->path) == 0 &&
 	    a->sslen == b->sslen && memcmp(&a->ss, &b->ss, a->sslen) == 0 &&
-	    a->max_conns == b->max_conns &&
-	    a->max_conns_addr == b->max_conns_addr;
+	    settings_equal(listener_settings, listener_nsettings, &a->o,
+	    &b->o, 1);
 }
 
 /* "127.0.0.1 port 1883", "::1 port 1883" or "/path/to/socket". */
@@ -175,36 +175,33 @@ listener_name(const struct listener_conf *l)
 	return buf;
 }
 
-/* The same listeners, in any order (none is listed twice). */
-/* IPC_ENGINE_CONF: the fields in the order of struct engine_conf. */
+/*
+ * IPC_ENGINE_CONF: the table as it is in memory.  The engine is this
+ * program run again, so the layout is the same on both sides; the
+ * receiver checks the size and every value (engine_dispatch_parent).
+ */
 void
 config_send_engine(struct ipc_chan *chan, const struct engine_conf *e)
 {
-	ipc_begin(chan, IPC_ENGINE_CONF, 0, 23);
-	ipc_put_uint(chan, e->max_packet_size);
-	ipc_put_uint(chan, e->max_connect_size);
-	ipc_put_uint(chan, e->max_topic_length);
-	ipc_put_uint(chan, e->max_topic_levels);
-	ipc_put_uint(chan, e->max_keepalive);
-	ipc_put_uint(chan, e->connect_timeout);
-	ipc_put_uint(chan, e->max_inflight);
-	ipc_put_uint(chan, e->max_inflight_bytes);
-	ipc_put_uint(chan, e->max_queued);
-	ipc_put_uint(chan, e->max_queued_bytes);
-	ipc_put_uint(chan, e->max_queued_total);
-	ipc_put_uint(chan, e->max_client_buffer);
-	ipc_put_uint(chan, e->max_subscriptions);
-	ipc_put_uint(chan, e->max_user_properties);
-	ipc_put_uint(chan, e->max_topic_aliases);
-	ipc_put_uint(chan, e->session_expiry);
-	ipc_put_uint(chan, e->max_session_expiry);
-	ipc_put_uint(chan, e->max_retained);
-	ipc_put_uint(chan, e->max_retained_bytes);
-	ipc_put_uint(chan, e->max_qos);
-	ipc_put_bool(chan, e->retain_available);
-	ipc_put_bool(chan, e->allow_empty_id);
-	ipc_put_str(chan, e->id_prefix);
+	ipc_begin(chan, IPC_ENGINE_CONF, 0, 1);
+	ipc_put_bin(chan, e, sizeof(*e));
 	ipc_end(chan, -1);
+}
+
+/* IPC_LISTENER for each listener, with its bound socket. */
+void
+config_send_listeners(struct ipc_chan *chan, const struct brokerd_conf *conf)
+{
+	const struct listener_conf	*l;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		ipc_begin(chan, IPC_LISTENER, 0, 4);
+		ipc_put_uint(chan, l->id);
+		ipc_put_uint(chan, l->kind);
+		ipc_put_str(chan, listener_name(l));
+		ipc_put_bin(chan, &l->o, sizeof(l->o));
+		ipc_end(chan, l->fd);
+	}
 }
 
 /* IPC_AUTH_LISTENER for each listener: who may connect there. */
@@ -217,7 +214,7 @@ config_send_auth(struct ipc_chan *chan, const struct brokerd_conf *conf)
 		ipc_begin(chan, IPC_AUTH_LISTENER, 0, 3);
 		ipc_put_uint(chan, l->id);
 		ipc_put_str(chan, listener_name(l));
-		ipc_put_bool(chan, l->anonymous);
+		ipc_put_bin(chan, &l->o, sizeof(l->o));
 		ipc_end(chan, -1);
 	}
 }
@@ -243,8 +240,9 @@ config_listeners_equal(const struct brokerd_conf *a,
 }
 
 /*
- * Take what a reload may change from `new': the log level, the engine's
- * limits, and whether a listener takes anonymous clients.
+ * Take what a reload may change from `new': the settings of the tables
+ * whose rows say so (the log level, the engine's limits, some listener
+ * options).
  */
 void
 config_reload_apply(struct brokerd_conf *conf, const struct brokerd_conf *new)
@@ -252,41 +250,41 @@ config_reload_apply(struct brokerd_conf *conf, const struct brokerd_conf *new)
 	struct listener_conf		*l;
 	const struct listener_conf	*nl;
 
-	conf->verbose = new->verbose;
-	conf->engine = new->engine;
+	settings_reload(global_settings, global_nsettings, conf, new);
+	settings_reload(engine_settings, engine_nsettings, &conf->engine,
+	    &new->engine);
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		TAILQ_FOREACH(nl, &new->listeners, entry)
 			if (listener_same(l, nl))
-				l->anonymous = nl->anonymous;
+				settings_reload(listener_settings,
+				    listener_nsettings, &l->o, &nl->o);
 }
 
 /*
  * Warn about settings a reload cannot change: the sockets, directories
- * and users are fixed when the processes start.  Returns how many.
+ * and users are fixed when the processes start, and so are the listener
+ * options whose rows say so.  Returns how many.
  */
 int
 config_reload_check(const struct brokerd_conf *old,
     const struct brokerd_conf *new)
 {
-	int	 n = 0, i;
+	const struct setting	*s;
+	size_t			 i;
+	int			 n = 0;
 
 	if (!config_listeners_equal(old, new)) {
 		log_warnx("reload: listeners changed; restart brokerd to "
 		    "apply");
 		n++;
 	}
-	if (strcmp(old->datadir, new->datadir) != 0 ||
-	    strcmp(old->chroot, new->chroot) != 0 ||
-	    strcmp(old->control, new->control) != 0) {
-		log_warnx("reload: directories or the control socket "
-		    "changed; restart brokerd to apply");
-		n++;
-	}
-	for (i = PROC_ENGINE; i < PROC_MAX; i++)
-		if (strcmp(old->user[i], new->user[i]) != 0) {
-			log_warnx("reload: user of %s changed; restart "
-			    "brokerd to apply", proc_names[i]);
+	for (i = 0; i < global_nsettings; i++) {
+		s = &global_settings[i];
+		if (!s->reload && !settings_equal(s, 1, old, new, 0)) {
+			log_warnx("reload: %s changed; restart brokerd to "
+			    "apply", s->kw);
 			n++;
 		}
+	}
 	return n;
 }

@@ -44,7 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 /*
@@ -85,9 +85,9 @@ static void	listener_resume(void *);
 static void	conn_io(int, int, void *);
 static void	conn_timer(void *);
 static void	conn_read(struct conn *);
-static size_t	conn_process(struct conn *, const uint8_t *, size_t);
+static size_t	conn_process(struct conn *, uint8_t *, size_t);
 static int	conn_process_rbuf(struct conn *);
-static void	conn_input(struct conn *, const uint8_t *, size_t);
+static void	conn_input(struct conn *, uint8_t *, size_t);
 static int	oq_write(struct conn *);
 static void	conn_flush(struct conn *);
 static void	conn_events(struct conn *);
@@ -109,25 +109,34 @@ addr_cmp(struct addrcount *a, struct addrcount *b)
 	return memcmp(a->addr, b->addr, sizeof(a->addr));
 }
 
-/* IPC_LISTENER: a bound socket, served once the service starts. */
+/* A bound socket from the parent, served once the service starts. */
 void
-conn_listener_add(struct ipc_msg *msg)
+conn_listener_add(uint32_t id, int kind, const char *name,
+    const struct listener_opts *o, int fd)
 {
 	struct listener	*l;
 
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		fatal(NULL);
-	l->id = ipc_get_uint(msg, 0);
-	l->kind = ipc_get_uint(msg, 1);
-	if (ipc_get_cstr(msg, 2, l->name, sizeof(l->name)) == -1)
-		fatalx("IPC_LISTENER: bad name");
-	l->max_conns = ipc_get_uint(msg, 3);
-	l->max_conns_addr = ipc_get_uint(msg, 4);
-	l->fd = msg->fd;
-	msg->fd = -1;
+	l->id = id;
+	l->kind = kind;
+	strlcpy(l->name, name, sizeof(l->name));
+	l->o = *o;
+	l->fd = fd;
 	ev_set(&l->ev, l->fd, listener_accept, l);
 	evtimer_set(&l->resume, listener_resume, l);
 	TAILQ_INSERT_TAIL(&listeners, l, entry);
+}
+
+struct listener *
+conn_listener_by_id(uint32_t id)
+{
+	struct listener	*l;
+
+	TAILQ_FOREACH(l, &listeners, entry)
+		if (l->id == id)
+			return l;
+	return NULL;
 }
 
 void
@@ -211,6 +220,7 @@ conn_new(int fd, struct listener *l, const struct sockaddr_storage *ss,
 	c->recv_max_out = 65535;
 	c->last_rx = ev_now();
 	buf_init(&c->rbuf, 0);
+	buf_secret(&c->rbuf, 1);	/* until the CONNECT is done with */
 	TAILQ_INIT(&c->held);
 	l->nconns++;
 	engine_stats.conns++;
@@ -245,25 +255,25 @@ listener_accept(int fd, int flags, void *arg)
 			}
 			return;
 		}
-		if (l->max_conns != 0 && l->nconns >= l->max_conns) {
+		if (l->o.max_conns != 0 && l->nconns >= l->o.max_conns) {
 			log_limited(&accept_rl, LOG_WARNING, "listener %s: "
 			    "%u connections, refusing more", l->name,
-			    l->max_conns);
+			    l->o.max_conns);
 			engine_stats.conns_refused++;
 			close(cfd);
 			continue;
 		}
 		ac = NULL;
-		if (l->max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
+		if (l->o.max_conns_addr != 0 && ss.ss_family != AF_UNIX) {
 			if ((ac = addr_get(&ss)) == NULL) {
 				close(cfd);
 				continue;
 			}
-			if (ac->count >= l->max_conns_addr) {
+			if (ac->count >= l->o.max_conns_addr) {
 				log_limited(&accept_rl, LOG_WARNING,
 				    "listener %s: %u connections from one "
 				    "address, refusing more", l->name,
-				    l->max_conns_addr);
+				    l->o.max_conns_addr);
 				engine_stats.conns_refused++;
 				if (ac->count == 0)
 					addr_put(ac);
@@ -286,28 +296,37 @@ conn_by_id(uint32_t id)
 	return RB_FIND(conn_tree, &conns, &key);
 }
 
-/* "client-id 192.0.2.1:5432" or "[2001:db8::1]:5432" for the log. */
-const char *
-conn_name(const struct conn *c)
+/* "192.0.2.1:5432", "[2001:db8::1]:5432", or the listener's path. */
+void
+conn_addr(const struct conn *c, char *buf, size_t size)
 {
-	static char	 buf[512];
-	char		 host[INET6_ADDRSTRLEN];
-	const char	*id = c->sess != NULL ? c->sess->id : "-";
+	char	 host[INET6_ADDRSTRLEN];
 
 	switch (c->family) {
 	case AF_INET:
 		inet_ntop(AF_INET, c->addr, host, sizeof(host));
-		snprintf(buf, sizeof(buf), "%.200s %s:%u", id, host, c->port);
+		snprintf(buf, size, "%s:%u", host, c->port);
 		break;
 	case AF_INET6:
 		inet_ntop(AF_INET6, c->addr, host, sizeof(host));
-		snprintf(buf, sizeof(buf), "%.200s [%s]:%u", id, host,
-		    c->port);
+		snprintf(buf, size, "[%s]:%u", host, c->port);
 		break;
 	default:
-		snprintf(buf, sizeof(buf), "%.200s %s", id, c->l->name);
+		strlcpy(buf, c->l->name, size);
 		break;
 	}
+}
+
+/* "client-id 192.0.2.1:5432" for the log. */
+const char *
+conn_name(const struct conn *c)
+{
+	static char	 buf[512];
+	char		 addr[LISTENER_NAME_MAX];
+
+	conn_addr(c, addr, sizeof(addr));
+	snprintf(buf, sizeof(buf), "%.200s %s",
+	    c->sess != NULL ? c->sess->id : "-", addr);
 	return buf;
 }
 
@@ -402,7 +421,7 @@ conn_want(const uint8_t *p, size_t len)
  * that has not fully arrived is kept in rbuf.
  */
 static void
-conn_input(struct conn *c, const uint8_t *p, size_t len)
+conn_input(struct conn *c, uint8_t *p, size_t len)
 {
 	size_t	 used;
 
@@ -499,7 +518,7 @@ fail:
  * first byte must be that of a CONNECT.
  */
 static size_t
-conn_process(struct conn *c, const uint8_t *p, size_t len)
+conn_process(struct conn *c, uint8_t *p, size_t len)
 {
 	size_t		 used = 0, hlen;
 	uint32_t	 rl, limit;
@@ -532,6 +551,15 @@ conn_process(struct conn *c, const uint8_t *p, size_t len)
 		if (len - used < hlen + rl)
 			break;
 		client_packet(c, first, p + used + hlen, rl);
+		/*
+		 * A CONNECT may hold a password: none stays in a buffer.  If
+		 * it closed the connection, its own buffer is gone (wiped,
+		 * being secret); the shared one is still there.
+		 */
+		if ((first >> 4) == MQTT_CONNECT && (c->state != CONN_DEAD ||
+		    ((uintptr_t)p >= (uintptr_t)rdbuf &&
+		    (uintptr_t)p < (uintptr_t)rdbuf + sizeof(rdbuf))))
+			explicit_bzero(p + used, hlen + rl);
 		used += hlen + rl;
 	}
 	c->bigread = big;
@@ -555,21 +583,31 @@ conn_test_new(int fd, struct listener *l)
 	return conn_by_id(conn_nextid);
 }
 
+/* As if read: through the shared read buffer, a piece at a time. */
 void
 conn_test_input(struct conn *c, const uint8_t *p, size_t len)
 {
-	if (buf_len(&c->rbuf) == 0)
-		conn_input(c, p, len);
-	else if (buf_add(&c->rbuf, p, len) == -1)
-		conn_close(c, "out of memory");
-	else
-		conn_process_rbuf(c);
+	size_t	 n;
+
+	while (len > 0 && c->state != CONN_DEAD) {
+		n = len < sizeof(rdbuf) ? len : sizeof(rdbuf);
+		memcpy(rdbuf, p, n);
+		if (buf_len(&c->rbuf) == 0)
+			conn_input(c, rdbuf, n);
+		else if (buf_add(&c->rbuf, rdbuf, n) == -1)
+			conn_close(c, "out of memory");
+		else
+			conn_process_rbuf(c);
+		p += n;
+		len -= n;
+	}
 }
 
 /* After authd's verdict: read again, starting with what is buffered. */
 void
 conn_resume(struct conn *c)
 {
+	buf_secret(&c->rbuf, 0);
 	conn_events(c);
 	if (buf_len(&c->rbuf) == 0 || c->state != CONN_ACTIVE)
 		return;
@@ -849,9 +887,6 @@ conn_flush(struct conn *c)
 		return;
 	}
 	conn_events(c);
-	/* The window may have opened while output was stuck. */
-	if (c->sess != NULL && c->state == CONN_ACTIVE)
-		session_pump(c->sess);
 }
 
 /* The end of a turn: write what was gathered, free the dead. */
@@ -952,7 +987,7 @@ conn_close(struct conn *c, const char *why)
 	ev_close(&c->ev);
 	close(c->fd);
 	evtimer_del(&c->timer);
-	free(c->pending);
+	freezero(c->pending, c->pending_len);
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "child.h"
 #include "log.h"
 
@@ -208,21 +208,18 @@ control_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
 	}
 }
 
-/* IPC_CTL_RESULT from the parent, for the connection that asked. */
+/* How a reload went, from the parent, for the connection that asked. */
 void
-control_result(struct ipc_msg *msg)
+control_result(uint32_t id, int ok, const char *text)
 {
 	struct ctl_conn	*c;
-	char		 text[512];
 
-	if (ipc_get_cstr(msg, 1, text, sizeof(text)) == -1)
-		fatalx("bad IPC_CTL_RESULT");
 	TAILQ_FOREACH(c, &ctl_conns, entry)
-		if (c->id == msg->hdr.id)
+		if (c->id == id)
 			break;
 	if (c == NULL)
 		return;		/* brokerctl went away meanwhile */
-	if (ipc_get_bool(msg, 0))
+	if (ok)
 		control_end(c->chan, text);
 	else
 		control_error(c->chan, text);

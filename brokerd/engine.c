@@ -19,6 +19,54 @@
  * hands over, keeps the sessions and the topic tree, and serves the
  * control socket.  Chrooted to an empty directory, its own user, no file
  * system access, no new sockets.
+ *
+ * The layers, from the bottom: conn.c (bytes, output queues, timers),
+ * packet.c (packets encoded by common/mqtt.c onto a connection),
+ * session.c (QoS state of a session), topic.c and retain.c (the trees),
+ * route.c (a message to the sessions that match), client.c (the protocol
+ * of one client, the top).  Each calls only the layers below it; what
+ * happened below is returned, or noted for the end of the turn.
+ *
+ * The life of a PUBLISH:
+ *  1. conn_io() sees the socket readable; conn_read() reads into the
+ *     shared buffer (the rest of a partial packet into the connection's
+ *     own, in the same readv()).
+ *  2. conn_process() cuts the bytes into packets with mqtt_header(),
+ *     refusing one over the limit from its header, and hands each to
+ *     client_packet().
+ *  3. client_publish() decodes it (mqtt_decode_publish()), checks QoS,
+ *     retain, topic alias (client_alias()), topic, payload format, a
+ *     QoS 2 resend (session_rel_has()), a resend of a held message and
+ *     the receive maximum, and makes a struct pub over the packet's
+ *     bytes with the properties to forward (client_fwd_props()).
+ *  4. route_publish() matches the topic (topic_match(): route_sub() for
+ *     each subscription, route_group() for each shared group), then asks
+ *     each target session whether it can take a QoS 1 or 2 message
+ *     (session_can_take()).  If a connected subscriber's queue is full,
+ *     the message is held (client_hold()): nothing is delivered and the
+ *     publisher gets no ack until it goes.  Else session_deliver() for
+ *     each target.
+ *  5. session_deliver(): QoS 0 goes to a connected client now or not at
+ *     all; QoS 1 and 2 go in flight (flight_send()) while the window is
+ *     open and nothing waits before them, else to the session's queue.
+ *     The struct msg, a copy shared by every queue, is made only here,
+ *     once (pub_msg()).
+ *  6. packet_publish() encodes the PUBLISH for the subscriber's version
+ *     (mqtt_encode_publish_head()) into its output queue; a large payload
+ *     is referenced, not copied, from its second reader on.
+ *  7. client_published(): a retained message is kept (retain_set()); QoS
+ *     1 is answered PUBACK, QoS 2 PUBREC (packet_ack()) and its packet
+ *     id kept until PUBREL (session_rel_add()).
+ *  8. The subscriber's PUBACK (or PUBREC, PUBCOMP) reaches session_ack():
+ *     its slot is freed and the queue pumped into the window
+ *     (session_pump()).
+ *
+ * The end of every turn (engine_turn_end()): held messages are routed
+ * again if some queue got room (client_retry_held(), asked of
+ * session_room_take()); every connection with output is written with one
+ * sendmsg() (conn_flush_all()), and the connections closed in the turn
+ * are freed there, so nothing in the turn holds a dangling pointer; then
+ * the IPC output (ipc_flush_pending()).
  */
 
 #include <sys/types.h>
@@ -32,8 +80,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "brokerd.h"
 #include "child.h"
+#include "engine.h"
 #include "log.h"
 
 struct engine_stats	 engine_stats;
@@ -41,13 +89,12 @@ struct engine_conf	 econf;
 
 static int		 engine_configured;
 
-static void	engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_tlsproxy(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_authd(struct ipc_chan *, struct ipc_msg *);
 static void	engine_dispatch_storaged(struct ipc_chan *, struct ipc_msg *);
 static void	engine_flush(void *);
 static void	engine_start(void);
-static void	engine_conf_recv(struct ipc_msg *);
+static void	engine_configure(const struct engine_conf *);
 
 static const ipc_dispatch_fn engine_peers[PROC_MAX] = {
 	[PROC_TLSPROXY] = engine_dispatch_tlsproxy,
@@ -88,13 +135,19 @@ engine_main(int debug)
  * The end of every turn: held messages whose queues drained, client
  * output, then IPC.
  */
+void
+engine_turn_end(void)
+{
+	client_retry_held();
+	conn_flush_all();
+	ipc_flush_pending();
+}
+
 static void
 engine_flush(void *arg)
 {
 	(void)arg;
-	client_retry_held();
-	conn_flush_all();
-	ipc_flush_pending();
+	engine_turn_end();
 }
 
 /* IPC_START: every process is ready; serve. */
@@ -107,54 +160,12 @@ engine_start(void)
 	control_start();
 }
 
-int
-engine_started(void)
-{
-	return child.started;
-}
-
-/* IPC_ENGINE_CONF, at start and after each reload. */
+/* The settings, at start and after each reload. */
 static void
-engine_conf_recv(struct ipc_msg *msg)
+engine_configure(const struct engine_conf *c)
 {
-	struct engine_conf	 c;
-	uint32_t		 i = 0;
-
-	memset(&c, 0, sizeof(c));
-	c.max_packet_size = ipc_get_uint(msg, i++);
-	c.max_connect_size = ipc_get_uint(msg, i++);
-	c.max_topic_length = ipc_get_uint(msg, i++);
-	c.max_topic_levels = ipc_get_uint(msg, i++);
-	c.max_keepalive = ipc_get_uint(msg, i++);
-	c.connect_timeout = ipc_get_uint(msg, i++);
-	c.max_inflight = ipc_get_uint(msg, i++);
-	c.max_inflight_bytes = ipc_get_uint(msg, i++);
-	c.max_queued = ipc_get_uint(msg, i++);
-	c.max_queued_bytes = ipc_get_uint(msg, i++);
-	c.max_queued_total = ipc_get_uint(msg, i++);
-	c.max_client_buffer = ipc_get_uint(msg, i++);
-	c.max_subscriptions = ipc_get_uint(msg, i++);
-	c.max_user_properties = ipc_get_uint(msg, i++);
-	c.max_topic_aliases = ipc_get_uint(msg, i++);
-	c.session_expiry = ipc_get_uint(msg, i++);
-	c.max_session_expiry = ipc_get_uint(msg, i++);
-	c.max_retained = ipc_get_uint(msg, i++);
-	c.max_retained_bytes = ipc_get_uint(msg, i++);
-	c.max_qos = ipc_get_uint(msg, i++);
-	c.retain_available = ipc_get_bool(msg, i++);
-	c.allow_empty_id = ipc_get_bool(msg, i++);
-	if (ipc_get_cstr(msg, i++, c.id_prefix, sizeof(c.id_prefix)) == -1)
-		fatalx("IPC_ENGINE_CONF: bad client id prefix");
-	/* The parent checked the ranges; these would break the engine. */
-	if (c.max_packet_size < 64 || c.max_packet_size > MQTT_MAX_REMAINING ||
-	    c.max_connect_size < 64 || c.max_topic_levels < 1 ||
-	    c.max_topic_levels > 65535 || c.max_topic_length < 1 ||
-	    c.max_inflight < 1 || c.max_inflight > 65535 || c.max_qos > 2 ||
-	    c.max_topic_aliases > 65535 || c.max_keepalive > 65535 ||
-	    c.max_client_buffer < 4096)
-		fatalx("IPC_ENGINE_CONF: value out of range");
-	econf = c;
-	mqtt_set_max_user_props(c.max_user_properties);
+	econf = *c;
+	mqtt_set_max_user_props(c->max_user_properties);
 	engine_configured = 1;
 }
 
@@ -164,14 +175,8 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 {
 	struct ipc_chan	*a = child.peer[PROC_AUTHD];
 	char		 addr[64];
-	const char	*name;
 
-	name = conn_name(c);
-	if ((name = strchr(name, ' ')) != NULL)
-		name++;
-	else
-		name = "";
-	strlcpy(addr, name, sizeof(addr));
+	conn_addr(c, addr, sizeof(addr));
 	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
 	ipc_put_uint(a, c->l->id);
 	ipc_put_strn(a, (const char *)cn->client_id.p, cn->client_id.len);
@@ -222,25 +227,43 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "control.connections", s->ctl_conns);
 }
 
-static void
+void
 engine_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 {
+	struct engine_conf	 c;
+	struct listener_opts	 lo;
+	char			 name[LISTENER_NAME_MAX], err[512];
+
 	(void)chan;
 	if (child_dispatch(msg, engine_peers, engine_start))
 		return;
 	switch (msg->hdr.type) {
 	case IPC_LISTENER:
-		conn_listener_add(msg);
+		if (ipc_get_cstr(msg, 2, name, sizeof(name)) == -1 ||
+		    ipc_get_struct(msg, 3, &lo, sizeof(lo)) == -1 ||
+		    settings_check(listener_settings, listener_nsettings, &lo,
+		    err, sizeof(err)) == -1)
+			fatalx("bad IPC_LISTENER");
+		conn_listener_add(ipc_get_uint(msg, 0), ipc_get_uint(msg, 1),
+		    name, &lo, msg->fd);
+		msg->fd = -1;
 		break;
 	case IPC_CONTROL:
 		control_init(msg->fd);
 		msg->fd = -1;
 		break;
 	case IPC_ENGINE_CONF:
-		engine_conf_recv(msg);
+		if (ipc_get_struct(msg, 0, &c, sizeof(c)) == -1)
+			fatalx("IPC_ENGINE_CONF: not a struct engine_conf");
+		if (settings_check(engine_settings, engine_nsettings, &c, err,
+		    sizeof(err)) == -1)
+			fatalx("IPC_ENGINE_CONF: %s", err);
+		engine_configure(&c);
 		break;
 	case IPC_CTL_RESULT:
-		control_result(msg);
+		if (ipc_get_cstr(msg, 1, err, sizeof(err)) == -1)
+			fatalx("bad IPC_CTL_RESULT");
+		control_result(msg->hdr.id, ipc_get_bool(msg, 0), err);
 		break;
 	default:
 		fatalx("unexpected %s from the parent",
@@ -263,13 +286,22 @@ static void
 engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct conn	*c;
+	uint64_t	 reason;
+	int		 allow;
 
 	(void)chan;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_VERDICT:
+		allow = ipc_get_bool(msg, 0);
+		reason = ipc_get_uint(msg, 1);
+		if (ipc_get_obj(msg, 2)->via.array.size != 0)
+			fatalx("IPC_AUTH_VERDICT: an ACL before ACLs exist");
+		/* A refusal has a reason code of a refusal. */
+		if (!allow && (reason < 0x80 || reason > 0xff))
+			reason = RC_NOT_AUTHORIZED;
 		/* The client may have gone while authd thought. */
 		if ((c = conn_by_id(msg->hdr.id)) != NULL)
-			client_verdict(c, msg);
+			client_verdict(c, allow, allow ? RC_SUCCESS : reason);
 		break;
 	default:
 		fatalx("unexpected %s from authd",

@@ -81,17 +81,18 @@ static int			 nlisteners;
 
 static struct listener_conf *add_listener_tcp(const char *, long long);
 static struct listener_conf *add_listener_unix(const char *);
-static int	set_path(char *, size_t, const char *, const char *);
-static int	parse_size(const char *, long long *);
-static int	range(long long, long long, long long, const char *);
 
 static char	**pool;
 static size_t	  npool, pool_cap;
 static char	 *pool_str(char *);
 static void	  pool_free(void);
 
-/* Options of the listener being parsed. */
-static struct listener_conf	 lopts;
+/* The words of the line being parsed, after its first keywords. */
+static char	*words[SETTINGS_MAX_WORDS];
+static size_t	 nwords;
+static int	 words_add(char *);
+static int	 setting_line(void);
+static int	 listener_options(struct listener_conf *);
 
 typedef struct {
 	union {
@@ -103,16 +104,11 @@ typedef struct {
 
 %}
 
-%token	INCLUDE LISTEN ON PORT DATADIR CONTROL SOCKET CHROOT USER LOG LEVEL
-%token	ENGINE TLSPROXY AUTHD STORAGED DEBUG INFO WARNING
-%token	MAX PACKET SIZE CONNECT TOPIC LENGTH LEVELS KEEPALIVE TIMEOUT
-%token	INFLIGHT BYTES QUEUED MESSAGES TOTAL SUBSCRIPTIONS PROPERTIES
-%token	ALIASES SESSION EXPIRY NEVER RETAINED QOS RETAIN YES NO CLIENT ID
-%token	PREFIX EMPTY ALLOW ANONYMOUS CONNECTIONS PER ADDRESS BUFFER
+%token	INCLUDE LISTEN ON PORT
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
-%type	<v.number>	optport proc loglevel size yesno expiry
+%type	<v.number>	optport
 %type	<v.string>	string
 
 %%
@@ -175,65 +171,23 @@ optport		: /* empty */			{ $$ = -1; }
 		}
 		;
 
-proc		: ENGINE			{ $$ = PROC_ENGINE; }
-		| TLSPROXY			{ $$ = PROC_TLSPROXY; }
-		| AUTHD				{ $$ = PROC_AUTHD; }
-		| STORAGED			{ $$ = PROC_STORAGED; }
-		;
-
-size		: NUMBER			{
-			if ($1 < 0) {
-				yyerror("size %lld is negative", $1);
+/* Settings and options are words, matched against their tables. */
+words		: /* empty */
+		| words STRING			{
+			if (words_add($2) == -1)
 				YYERROR;
-			}
-			$$ = $1;
 		}
-		| STRING			{
-			if (parse_size($1, &$$) == -1) {
-				yyerror("\"%s\" is not a size", $1);
+		| words NUMBER			{
+			char	*s;
+
+			if (asprintf(&s, "%lld", $2) == -1)
+				fatal("words: asprintf");
+			if (words_add(pool_str(s)) == -1)
 				YYERROR;
-			}
 		}
 		;
 
-yesno		: YES				{ $$ = 1; }
-		| NO				{ $$ = 0; }
-		;
-
-expiry		: NUMBER			{
-			if (range($1, 0, EXPIRY_NEVER - 1, "expiry") == -1)
-				YYERROR;
-			$$ = $1;
-		}
-		| NEVER				{ $$ = EXPIRY_NEVER; }
-		;
-
-listenopts	: /* empty */
-		| listenopts listenopt
-		;
-
-listenopt	: ALLOW ANONYMOUS		{ lopts.anonymous = 1; }
-		| MAX CONNECTIONS NUMBER	{
-			if (range($3, 1, UINT32_MAX, "max connections") == -1)
-				YYERROR;
-			lopts.max_conns = $3;
-		}
-		| MAX CONNECTIONS PER ADDRESS NUMBER {
-			if (range($5, 1, UINT32_MAX,
-			    "max connections per address") == -1)
-				YYERROR;
-			lopts.max_conns_addr = $5;
-		}
-		;
-
-loglevel	: WARNING			{ $$ = -1; }
-		| INFO				{ $$ = 0; }
-		| DEBUG				{ $$ = 1; }
-		;
-
-main		: LISTEN ON STRING optport {
-			memset(&lopts, 0, sizeof(lopts));
-		} listenopts			{
+main		: LISTEN ON STRING optport	{ nwords = 0; } words {
 			struct listener_conf	*l;
 
 			if ($3[0] == '/') {
@@ -247,150 +201,17 @@ main		: LISTEN ON STRING optport {
 				    $4 == -1 ? BROKERD_PORT : $4);
 			if (l == NULL)
 				YYERROR;
-			l->anonymous = lopts.anonymous;
-			l->max_conns = lopts.max_conns;
-			l->max_conns_addr = lopts.max_conns_addr;
-		}
-		| MAX PACKET SIZE size		{
-			if (range($4, 64, MQTT_MAX_REMAINING,
-			    "max packet size") == -1)
+			if (listener_options(l) == -1)
 				YYERROR;
-			conf->engine.max_packet_size = $4;
 		}
-		| MAX CONNECT SIZE size		{
-			if (range($4, 64, MQTT_MAX_REMAINING,
-			    "max connect size") == -1)
+		| STRING			{
+			nwords = 0;
+			if (words_add($1) == -1)
 				YYERROR;
-			conf->engine.max_connect_size = $4;
-		}
-		| MAX TOPIC LENGTH NUMBER	{
-			if (range($4, 1, 65535, "max topic length") == -1)
+		} words				{
+			if (setting_line() == -1)
 				YYERROR;
-			conf->engine.max_topic_length = $4;
 		}
-		| MAX TOPIC LEVELS NUMBER	{
-			if (range($4, 1, 65535, "max topic levels") == -1)
-				YYERROR;
-			conf->engine.max_topic_levels = $4;
-		}
-		| MAX KEEPALIVE NUMBER		{
-			if (range($3, 1, 65535, "max keepalive") == -1)
-				YYERROR;
-			conf->engine.max_keepalive = $3;
-		}
-		| CONNECT TIMEOUT NUMBER	{
-			if (range($3, 1, 3600, "connect timeout") == -1)
-				YYERROR;
-			conf->engine.connect_timeout = $3;
-		}
-		| MAX INFLIGHT NUMBER		{
-			if (range($3, 1, 65535, "max inflight") == -1)
-				YYERROR;
-			conf->engine.max_inflight = $3;
-		}
-		| MAX INFLIGHT BYTES size	{
-			conf->engine.max_inflight_bytes = $4;
-		}
-		| MAX QUEUED MESSAGES NUMBER	{
-			if (range($4, 0, 100000000, "max queued messages") ==
-			    -1)
-				YYERROR;
-			conf->engine.max_queued = $4;
-		}
-		| MAX QUEUED BYTES size		{
-			conf->engine.max_queued_bytes = $4;
-		}
-		| MAX QUEUED TOTAL size		{
-			conf->engine.max_queued_total = $4;
-		}
-		| MAX CLIENT BUFFER size	{
-			if (range($4, 4096, 1024LL * 1024 * 1024,
-			    "max client buffer") == -1)
-				YYERROR;
-			conf->engine.max_client_buffer = $4;
-		}
-		| MAX SUBSCRIPTIONS NUMBER	{
-			if (range($3, 1, 100000000, "max subscriptions") == -1)
-				YYERROR;
-			conf->engine.max_subscriptions = $3;
-		}
-		| MAX USER PROPERTIES NUMBER	{
-			if (range($4, 0, 65535, "max user properties") == -1)
-				YYERROR;
-			conf->engine.max_user_properties = $4;
-		}
-		| MAX TOPIC ALIASES NUMBER	{
-			if (range($4, 0, 65535, "max topic aliases") == -1)
-				YYERROR;
-			conf->engine.max_topic_aliases = $4;
-		}
-		| SESSION EXPIRY expiry		{
-			conf->engine.session_expiry = $3;
-		}
-		| MAX SESSION EXPIRY expiry	{
-			conf->engine.max_session_expiry = $4;
-		}
-		| MAX RETAINED MESSAGES NUMBER	{
-			if (range($4, 0, 1000000000, "max retained messages") ==
-			    -1)
-				YYERROR;
-			conf->engine.max_retained = $4;
-		}
-		| MAX RETAINED BYTES size	{
-			conf->engine.max_retained_bytes = $4;
-		}
-		| MAX QOS NUMBER		{
-			if (range($3, 0, 2, "max qos") == -1)
-				YYERROR;
-			conf->engine.max_qos = $3;
-		}
-		| RETAIN yesno			{
-			conf->engine.retain_available = $2;
-		}
-		| EMPTY CLIENT ID yesno		{
-			conf->engine.allow_empty_id = $4;
-		}
-		| CLIENT ID PREFIX STRING	{
-			if (strlen($4) >= sizeof(conf->engine.id_prefix) ||
-			    strspn($4, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			    strlen($4)) {
-				yyerror("bad client id prefix \"%s\"", $4);
-				YYERROR;
-			}
-			strlcpy(conf->engine.id_prefix, $4,
-			    sizeof(conf->engine.id_prefix));
-		}
-		| DATADIR STRING		{
-			if (set_path(conf->datadir, sizeof(conf->datadir),
-			    $2, "data directory") == -1) {
-				YYERROR;
-			}
-		}
-		| CONTROL SOCKET STRING		{
-			if (set_path(conf->control, sizeof(conf->control),
-			    $3, "control socket") == -1) {
-				YYERROR;
-			}
-		}
-		| CHROOT STRING			{
-			if (set_path(conf->chroot, sizeof(conf->chroot),
-			    $2, "chroot directory") == -1) {
-				YYERROR;
-			}
-		}
-		| USER proc STRING		{
-			if ($3[0] == '\0' || $3[0] == '-' ||
-			    strlen($3) >= USER_NAME_MAX ||
-			    strspn($3, "abcdefghijklmnopqrstuvwxyz"
-			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			    strlen($3)) {
-				yyerror("bad user name \"%s\"", $3);
-				YYERROR;
-			}
-			strlcpy(conf->user[$2], $3, sizeof(conf->user[$2]));
-		}
-		| LOG LEVEL loglevel		{ conf->verbose = $3; }
 		;
 
 %%
@@ -433,61 +254,15 @@ kw_cmp(const void *k, const void *e)
 static int
 lookup(const char *s)
 {
-	/* Sorted, for bsearch. */
+	/*
+	 * Sorted, for bsearch.  Only the structure of the file has
+	 * keywords; settings are words looked up in their tables.
+	 */
 	static const struct keywords keywords[] = {
-		{ "address",		ADDRESS },
-		{ "aliases",		ALIASES },
-		{ "allow",		ALLOW },
-		{ "anonymous",		ANONYMOUS },
-		{ "authd",		AUTHD },
-		{ "buffer",		BUFFER },
-		{ "bytes",		BYTES },
-		{ "chroot",		CHROOT },
-		{ "client",		CLIENT },
-		{ "connect",		CONNECT },
-		{ "connections",	CONNECTIONS },
-		{ "control",		CONTROL },
-		{ "datadir",		DATADIR },
-		{ "debug",		DEBUG },
-		{ "empty",		EMPTY },
-		{ "engine",		ENGINE },
-		{ "expiry",		EXPIRY },
-		{ "id",			ID },
 		{ "include",		INCLUDE },
-		{ "inflight",		INFLIGHT },
-		{ "info",		INFO },
-		{ "keepalive",		KEEPALIVE },
-		{ "length",		LENGTH },
-		{ "level",		LEVEL },
-		{ "levels",		LEVELS },
 		{ "listen",		LISTEN },
-		{ "log",		LOG },
-		{ "max",		MAX },
-		{ "messages",		MESSAGES },
-		{ "never",		NEVER },
-		{ "no",			NO },
 		{ "on",			ON },
-		{ "packet",		PACKET },
-		{ "per",		PER },
 		{ "port",		PORT },
-		{ "prefix",		PREFIX },
-		{ "properties",		PROPERTIES },
-		{ "qos",		QOS },
-		{ "queued",		QUEUED },
-		{ "retain",		RETAIN },
-		{ "retained",		RETAINED },
-		{ "session",		SESSION },
-		{ "size",		SIZE },
-		{ "socket",		SOCKET },
-		{ "storaged",		STORAGED },
-		{ "subscriptions",	SUBSCRIPTIONS },
-		{ "timeout",		TIMEOUT },
-		{ "tlsproxy",		TLSPROXY },
-		{ "topic",		TOPIC },
-		{ "total",		TOTAL },
-		{ "user",		USER },
-		{ "warning",		WARNING },
-		{ "yes",		YES },
 	};
 	const struct keywords	*p;
 
@@ -733,6 +508,7 @@ static struct file *
 pushfile(const char *name)
 {
 	struct file	*nfile;
+	struct stat	 st;
 	int		 depth = 0;
 
 	TAILQ_FOREACH(nfile, &files, entry)
@@ -755,6 +531,17 @@ pushfile(const char *name)
 			yyerror("%s: %s", nfile->name, strerror(errno));
 		else
 			log_warn("%s", nfile->name);
+		free(nfile->name);
+		free(nfile);
+		return NULL;
+	}
+	/* A device or a FIFO could be read for ever. */
+	if (fstat(fileno(nfile->stream), &st) == -1 || !S_ISREG(st.st_mode)) {
+		if (file != NULL)
+			yyerror("%s: not a regular file", nfile->name);
+		else
+			log_warnx("%s: not a regular file", nfile->name);
+		fclose(nfile->stream);
 		free(nfile->name);
 		free(nfile);
 		return NULL;
@@ -917,20 +704,6 @@ symget(const char *nam)
 }
 
 static int
-set_path(char *dst, size_t size, const char *path, const char *what)
-{
-	if (path[0] != '/') {
-		yyerror("%s \"%s\" is not an absolute path", what, path);
-		return -1;
-	}
-	if (strlcpy(dst, path, size) >= size) {
-		yyerror("%s \"%s\" is too long", what, path);
-		return -1;
-	}
-	return 0;
-}
-
-static int
 listener_exists(const struct listener_conf *l)
 {
 	const struct listener_conf	*o;
@@ -952,10 +725,7 @@ listener_new(enum listen_kind kind)
 {
 	struct listener_conf	*l;
 
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal(NULL);
-	l->kind = kind;
-	l->fd = -1;
+	l = config_listener_new(kind);
 	l->id = ++nlisteners;
 	return l;
 }
@@ -1013,44 +783,59 @@ add_listener_unix(const char *path)
 }
 
 static int
-range(long long v, long long lo, long long hi, const char *what)
+words_add(char *w)
 {
-	if (v < lo || v > hi) {
-		yyerror("%s %lld out of range (%lld-%lld)", what, v, lo, hi);
+	if (nwords == SETTINGS_MAX_WORDS) {
+		yyerror("too many words on one line");
+		return -1;
+	}
+	words[nwords++] = w;
+	return 0;
+}
+
+/* A line of words: one setting of the parent's or the engine's table. */
+static int
+setting_line(void)
+{
+	const struct setting	*tab = engine_settings;
+	size_t			 n = engine_nsettings, used;
+	void			*base = &conf->engine;
+	char			 err[512];
+
+	if (settings_known(global_settings, global_nsettings, words,
+	    nwords)) {
+		tab = global_settings;
+		n = global_nsettings;
+		base = conf;
+	}
+	if (settings_parse(tab, n, base, words, nwords, &used, err,
+	    sizeof(err)) == -1) {
+		yyerror("%s", err);
+		return -1;
+	}
+	if (used < nwords) {
+		yyerror("unexpected \"%s\" after %s", words[used],
+		    words[0]);
 		return -1;
 	}
 	return 0;
 }
 
-/* "512", "64K", "16M", "1G": binary multiples, up to 2^48. */
+/* The words after `listen on ADDRESS [port N]': its options. */
 static int
-parse_size(const char *s, long long *v)
+listener_options(struct listener_conf *l)
 {
-	char		 buf[32];
-	const char	*errstr;
-	size_t		 len = strlen(s);
-	long long	 mult = 1;
+	size_t	 i = 0, used;
+	char	 err[512];
 
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	strlcpy(buf, s, sizeof(buf));
-	switch (buf[len - 1]) {
-	case 'K': case 'k':
-		mult = 1024LL;
-		break;
-	case 'M': case 'm':
-		mult = 1024LL * 1024;
-		break;
-	case 'G': case 'g':
-		mult = 1024LL * 1024 * 1024;
-		break;
-	default:
-		return -1;
+	while (i < nwords) {
+		if (settings_parse(listener_settings, listener_nsettings,
+		    &l->o, words + i, nwords - i, &used, err,
+		    sizeof(err)) == -1) {
+			yyerror("listener %s: %s", listener_name(l), err);
+			return -1;
+		}
+		i += used;
 	}
-	buf[len - 1] = '\0';
-	*v = strtonum(buf, 0, (1LL << 48) / mult, &errstr);
-	if (errstr != NULL)
-		return -1;
-	*v *= mult;
 	return 0;
 }

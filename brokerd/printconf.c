@@ -29,98 +29,35 @@
 #include "brokerd.h"
 
 static void
-print_string(const char *s)
+print_string(FILE *fp, const char *s)
 {
-	putchar('"');
+	putc('"', fp);
 	for (; *s != '\0'; s++) {
 		if (*s == '"' || *s == '\\')
-			putchar('\\');
-		putchar(*s);
+			putc('\\', fp);
+		putc(*s, fp);
 	}
-	putchar('"');
-}
-
-static void
-print_keyword_string(const char *kw, const char *s)
-{
-	printf("%s ", kw);
-	print_string(s);
-	putchar('\n');
-}
-
-static void
-print_expiry(const char *kw, uint32_t v)
-{
-	if (v == EXPIRY_NEVER)
-		printf("%s never\n", kw);
-	else
-		printf("%s %u\n", kw, v);
-}
-
-static void
-print_engine(const struct engine_conf *e)
-{
-	printf("max packet size %u\n", e->max_packet_size);
-	printf("max connect size %u\n", e->max_connect_size);
-	printf("max topic length %u\n", e->max_topic_length);
-	printf("max topic levels %u\n", e->max_topic_levels);
-	printf("max keepalive %u\n", e->max_keepalive);
-	printf("connect timeout %u\n", e->connect_timeout);
-	printf("max inflight %u\n", e->max_inflight);
-	printf("max inflight bytes %llu\n",
-	    (unsigned long long)e->max_inflight_bytes);
-	printf("max queued messages %u\n", e->max_queued);
-	printf("max queued bytes %llu\n",
-	    (unsigned long long)e->max_queued_bytes);
-	printf("max queued total %llu\n",
-	    (unsigned long long)e->max_queued_total);
-	printf("max client buffer %u\n", e->max_client_buffer);
-	printf("max subscriptions %u\n", e->max_subscriptions);
-	printf("max user properties %u\n", e->max_user_properties);
-	printf("max topic aliases %u\n", e->max_topic_aliases);
-	print_expiry("session expiry", e->session_expiry);
-	print_expiry("max session expiry", e->max_session_expiry);
-	printf("max retained messages %u\n", e->max_retained);
-	printf("max retained bytes %llu\n",
-	    (unsigned long long)e->max_retained_bytes);
-	printf("max qos %u\n", e->max_qos);
-	printf("retain %s\n", e->retain_available ? "yes" : "no");
-	printf("empty client id %s\n", e->allow_empty_id ? "yes" : "no");
-	print_keyword_string("client id prefix", e->id_prefix);
+	putc('"', fp);
 }
 
 void
-print_config(const struct brokerd_conf *conf)
+print_config(FILE *fp, const struct brokerd_conf *conf)
 {
-	static const char *const levels[] = { "warning", "info", "debug" };
 	const struct listener_conf	*l;
-	int				 i;
 
-	printf("log level %s\n", levels[conf->verbose + 1]);
-	print_keyword_string("control socket", conf->control);
-	print_keyword_string("datadir", conf->datadir);
-	print_keyword_string("chroot", conf->chroot);
-	for (i = PROC_ENGINE; i < PROC_MAX; i++) {
-		printf("user %s ", proc_names[i]);
-		print_string(conf->user[i]);
-		putchar('\n');
-	}
-	putchar('\n');
-	print_engine(&conf->engine);
-	putchar('\n');
+	settings_print(fp, global_settings, global_nsettings, conf, 0);
+	putc('\n', fp);
+	settings_print(fp, engine_settings, engine_nsettings, &conf->engine,
+	    0);
+	putc('\n', fp);
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
-		printf("listen on ");
+		fprintf(fp, "listen on ");
 		if (l->kind == LISTEN_UNIX)
-			print_string(l->path);
+			print_string(fp, l->path);
 		else
-			printf("%s", listener_name(l));
-		if (l->anonymous)
-			printf(" allow anonymous");
-		if (l->max_conns != 0)
-			printf(" max connections %u", l->max_conns);
-		if (l->max_conns_addr != 0)
-			printf(" max connections per address %u",
-			    l->max_conns_addr);
-		putchar('\n');
+			fprintf(fp, "%s", listener_name(l));
+		settings_print(fp, listener_settings, listener_nsettings,
+		    &l->o, 1);
+		putc('\n', fp);
 	}
 }

@@ -52,21 +52,24 @@ static const struct proc_desc {
 
 /*
  * Every channel between two children.  `maxlen' is the largest frame
- * either way; `a_fds'/`b_fds' say whether that end may receive fds.  Each
- * child also has a channel to the parent, on which only the child receives
- * fds (its listeners and its ends of these channels).
+ * either way; `a_fds'/`b_fds' say whether that end may receive fds;
+ * `secret' that it carries passwords, which both ends wipe from their
+ * buffers once used.  Each child also has a channel to the parent, on
+ * which only the child receives fds (its listeners and its ends of these
+ * channels).
  */
 static const struct proc_edge {
 	enum proc_type	 a, b;
 	size_t		 maxlen;
 	int		 a_fds, b_fds;
+	int		 secret;
 } proc_edges[] = {
 	/* tlsproxy hands the engine one socket per TLS/WS connection. */
-	{ PROC_TLSPROXY,	PROC_ENGINE,	IPC_DEFAULT_MAXLEN, 0, 1 },
+	{ PROC_TLSPROXY,	PROC_ENGINE,	IPC_DEFAULT_MAXLEN, 0, 1, 0 },
 	/* Credentials out, verdicts and compiled ACLs back. */
-	{ PROC_ENGINE,		PROC_AUTHD,	IPC_DEFAULT_MAXLEN, 0, 0 },
+	{ PROC_ENGINE,		PROC_AUTHD,	IPC_DEFAULT_MAXLEN, 0, 0, 1 },
 	/* Store requests out, commits and recovered state back. */
-	{ PROC_ENGINE,		PROC_STORAGED,	IPC_PARENT_MAXLEN, 0, 0 },
+	{ PROC_ENGINE,		PROC_STORAGED,	IPC_PARENT_MAXLEN, 0, 0, 0 },
 };
 
 struct proc	 procs[PROC_MAX];
@@ -186,15 +189,17 @@ proc_connect_peers(void)
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 		    SOCK_NONBLOCK, 0, sv) == -1)
 			fatal("socketpair");
-		ipc_begin(procs[e->a].chan, IPC_PEER, 0, 3);
+		ipc_begin(procs[e->a].chan, IPC_PEER, 0, 4);
 		ipc_put_uint(procs[e->a].chan, e->b);
 		ipc_put_uint(procs[e->a].chan, e->maxlen);
 		ipc_put_bool(procs[e->a].chan, e->a_fds);
+		ipc_put_bool(procs[e->a].chan, e->secret);
 		ipc_end(procs[e->a].chan, sv[0]);
-		ipc_begin(procs[e->b].chan, IPC_PEER, 0, 3);
+		ipc_begin(procs[e->b].chan, IPC_PEER, 0, 4);
 		ipc_put_uint(procs[e->b].chan, e->a);
 		ipc_put_uint(procs[e->b].chan, e->maxlen);
 		ipc_put_bool(procs[e->b].chan, e->b_fds);
+		ipc_put_bool(procs[e->b].chan, e->secret);
 		ipc_end(procs[e->b].chan, sv[1]);
 	}
 }
@@ -216,12 +221,12 @@ proc_configure(const struct brokerd_conf *conf, int verbose)
 		uid = getuid();
 		gid = getgid();
 		if (drop) {
-			if ((pw = getpwnam(conf->user[i])) == NULL)
+			if ((pw = getpwnam(config_user(conf, i))) == NULL)
 				fatalx("user %s for %s does not exist",
-				    conf->user[i], proc_names[i]);
+				    config_user(conf, i), proc_names[i]);
 			if (pw->pw_uid == 0)
 				fatalx("user %s for %s is root",
-				    conf->user[i], proc_names[i]);
+				    config_user(conf, i), proc_names[i]);
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
 		}

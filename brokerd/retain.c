@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 
 struct rframe {
 	struct tnode	*n;
@@ -92,8 +92,7 @@ retain_set(struct pub *p)
 			tnode_prune(n);
 		return 0;
 	}
-	add = sizeof(struct msg) + p->topic_len + 1 + p->props_len +
-	    p->payload_len;
+	add = pub_size(p);
 	count = engine_stats.retained + (n->retained == NULL);
 	bytes = engine_stats.retained_bytes + add -
 	    (n->retained != NULL ? msg_size(n->retained) : 0);

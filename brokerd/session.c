@@ -30,11 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 static struct session_tree	 sessions = RB_INITIALIZER(&sessions);
 static uint64_t			 session_serial;
+static int			 session_room;	/* a queue got room */
 
 static int	session_cmp(struct session *, struct session *);
 static void	session_timer(void *);
@@ -188,6 +189,36 @@ pid_alloc(struct session *s)
 	return pid;
 }
 
+/*
+ * Did a queue or a window get room, or a subscription go, since the last
+ * call?  Then a message held for a full queue may go now (client.c).
+ */
+int
+session_room_take(void)
+{
+	int	 r = session_room;
+
+	session_room = 0;
+	return r;
+}
+
+/* A connected client that can be sent to (and so will drain). */
+int
+session_online(const struct session *s)
+{
+	return s->conn != NULL && s->conn->state == CONN_ACTIVE;
+}
+
+/* Returns 0, or -1 if `s' had no such subscription. */
+int
+session_unsubscribe(struct session *s, const uint8_t *f, size_t len)
+{
+	if (topic_unsubscribe(s, f, len) == -1)
+		return -1;
+	session_room = 1;
+	return 0;
+}
+
 /* Forget everything the session holds: clean start, or its end. */
 void
 session_clear(struct session *s)
@@ -195,8 +226,10 @@ session_clear(struct session *s)
 	struct sub	*sub;
 	struct delivery	*d;
 
-	while ((sub = RB_MIN(sub_tree, &s->subs)) != NULL)
+	while ((sub = RB_MIN(sub_tree, &s->subs)) != NULL) {
 		topic_remove_sub(sub);
+		session_room = 1;
+	}
 	while (s->inflight.count > 0) {
 		d = dring_at(&s->inflight, 0);
 		if (d->state != DLV_FREE) {
@@ -228,7 +261,7 @@ session_clear(struct session *s)
 void
 session_free(struct session *s)
 {
-	route_drained();
+	session_room = 1;
 	session_clear(s);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
@@ -250,8 +283,7 @@ session_window(const struct session *s)
 static int
 session_window_open(const struct session *s)
 {
-	return s->conn != NULL && s->conn->state == CONN_ACTIVE &&
-	    s->nflight < session_window(s) &&
+	return session_online(s) && s->nflight < session_window(s) &&
 	    (econf.max_inflight_bytes == 0 ||
 	    s->flight_bytes < econf.max_inflight_bytes);
 }
@@ -291,7 +323,7 @@ flight_send(struct session *s, const struct delivery *from)
 	s->flight_bytes += msg_size(d->m);
 	engine_stats.inflight++;
 	pub_view(&p, d->m);
-	if (publish_encode(s->conn, &p, d->qos, d->pid, d->retain, 0,
+	if (packet_publish(s->conn, &p, d->qos, d->pid, d->retain, 0,
 	    dlv_ids(d), d->nsubids) == -1)
 		flight_done(s, d);
 }
@@ -312,7 +344,7 @@ session_deliver(struct session *s, struct pub *p, uint8_t qos,
 	size_t		 size;
 
 	if (qos == 0) {
-		if (c == NULL || c->state != CONN_ACTIVE)
+		if (!session_online(s))
 			return -1;
 		if (conn_outq(c) > econf.max_client_buffer &&
 		    conn_drain(c) > econf.max_client_buffer) {
@@ -320,7 +352,7 @@ session_deliver(struct session *s, struct pub *p, uint8_t qos,
 			s->drops++;
 			return -1;
 		}
-		return publish_encode(c, p, 0, 0, retain, 0, subids, nsub);
+		return packet_publish(c, p, 0, 0, retain, 0, subids, nsub);
 	}
 	m = pub_msg(p);
 	if (session_window_open(s) && s->queue.count == 0) {
@@ -363,7 +395,7 @@ session_pump(struct session *s)
 	size_t		 size;
 
 	while (s->queue.count > 0 && session_window_open(s)) {
-		route_drained();
+		session_room = 1;
 		d = *dring_at(&s->queue, 0);
 		dring_pop(&s->queue);
 		size = msg_size(d.m);
@@ -395,14 +427,14 @@ session_resend(struct session *s)
 		if (d->state == DLV_PUBLISHED) {
 			pub_view(&p, d->m);
 			/* Too large for the client now: it counts as sent. */
-			if (publish_encode(s->conn, &p, d->qos, d->pid,
+			if (packet_publish(s->conn, &p, d->qos, d->pid,
 			    d->retain, 1, dlv_ids(d), d->nsubids) == -1) {
 				/* The ring stays put until the loop ends. */
 				flight_finish(s, d);
 				continue;
 			}
 		} else if (d->state == DLV_RELEASED)
-			client_send_ack(s->conn, MQTT_PUBREL, d->pid,
+			packet_ack(s->conn, MQTT_PUBREL, d->pid,
 			    RC_SUCCESS);
 	}
 	flight_trim(s);
@@ -413,7 +445,7 @@ session_resend(struct session *s)
 static void
 flight_finish(struct session *s, struct delivery *d)
 {
-	route_drained();
+	session_room = 1;
 	s->nflight--;
 	s->flight_bytes -= msg_size(d->m);
 	engine_stats.inflight--;
@@ -469,7 +501,7 @@ session_ack(struct session *s, uint8_t type, uint16_t pid, uint8_t reason)
 			break;
 		}
 		d->state = DLV_RELEASED;
-		client_send_ack(s->conn, MQTT_PUBREL, pid, RC_SUCCESS);
+		packet_ack(s->conn, MQTT_PUBREL, pid, RC_SUCCESS);
 		return 0;
 	case MQTT_PUBCOMP:
 		if (d->state != DLV_RELEASED)

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "compat.h"
 
 #define KIDS_LINEAR	8	/* up to this many: a list, not a table */
@@ -433,7 +433,6 @@ topic_remove_sub(struct sub *sub)
 	engine_stats.subscriptions--;
 	free(sub);
 	tnode_prune(n);
-	route_drained();
 }
 
 struct sub *

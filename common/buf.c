@@ -28,12 +28,44 @@ buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
+/* Give back `p', of `size' bytes, wiped if `b' is secret. */
+static void
+buf_release(const struct buf *b, void *p, size_t size)
+{
+	if (b->secret)
+		freezero(p, size);
+	else
+		free(p);
+}
+
+/* A larger block for `b': realloc(), or a wiped move if it is secret. */
+static void *
+buf_realloc(struct buf *b, size_t want)
+{
+	unsigned char	*p;
+
+	if (!b->secret || b->data == NULL)
+		return realloc(b->data, want);
+	if ((p = malloc(want)) == NULL)
+		return NULL;
+	memcpy(p, b->data, b->wpos);
+	freezero(b->data, b->size);
+	return p;
+}
+
 void
 buf_free(struct buf *b)
 {
-	free(b->data);
+	buf_release(b, b->data, b->size);
 	b->data = NULL;
 	b->size = b->rpos = b->wpos = 0;
+}
+
+/* From now on (or no longer), wipe what is consumed, moved or freed. */
+void
+buf_secret(struct buf *b, int on)
+{
+	b->secret = on != 0;
 }
 
 /*
@@ -58,6 +90,8 @@ buf_reserve(struct buf *b, size_t len)
 	/* Slide the unread bytes down if that makes enough room. */
 	if (b->rpos > 0 && b->size - used >= len && used <= b->size / 2) {
 		memmove(b->data, b->data + b->rpos, used);
+		if (b->secret)
+			explicit_bzero(b->data + used, b->wpos - used);
 		b->rpos = 0;
 		b->wpos = used;
 		return b->data + b->wpos;
@@ -73,8 +107,8 @@ buf_reserve(struct buf *b, size_t len)
 		if ((p = malloc(want)) == NULL)
 			return NULL;
 		memcpy(p, b->data + b->rpos, used);
-		free(b->data);
-	} else if ((p = realloc(b->data, want)) == NULL)
+		buf_release(b, b->data, b->size);
+	} else if ((p = buf_realloc(b, want)) == NULL)
 		return NULL;
 	b->data = p;
 	b->size = want;
@@ -102,6 +136,8 @@ buf_reserve_exact(struct buf *b, size_t len)
 	}
 	if (b->rpos > 0) {
 		memmove(b->data, b->data + b->rpos, used);
+		if (b->secret)
+			explicit_bzero(b->data + used, b->wpos - used);
 		b->rpos = 0;
 		b->wpos = used;
 		if (b->size - b->wpos >= len)
@@ -110,7 +146,7 @@ buf_reserve_exact(struct buf *b, size_t len)
 	want = (used + len + 1023) & ~(size_t)1023;
 	if (b->max != 0 && want > b->max)
 		want = b->max;
-	if ((p = realloc(b->data, want)) == NULL)
+	if ((p = buf_realloc(b, want)) == NULL)
 		return NULL;
 	b->data = p;
 	b->size = want;
@@ -140,6 +176,8 @@ buf_add(struct buf *b, const void *data, size_t len)
 void
 buf_consume(struct buf *b, size_t len)
 {
+	if (b->secret)
+		explicit_bzero(b->data + b->rpos, len);
 	b->rpos += len;
 	if (b->rpos == b->wpos)
 		b->rpos = b->wpos = 0;
@@ -151,7 +189,7 @@ buf_shrink(struct buf *b, size_t keep)
 {
 	if (b->rpos != b->wpos || b->size <= keep)
 		return;
-	free(b->data);
+	buf_release(b, b->data, b->size);
 	b->data = NULL;
 	b->size = b->rpos = b->wpos = 0;
 }

@@ -26,7 +26,9 @@
  * A byte buffer with a read and a write position.  Unread bytes are
  * data[rpos, wpos); free space is data[wpos, size).  It grows on demand
  * up to `max' bytes (0: no limit, which is 4 GiB) and gives memory back
- * when it empties.  Small, because every connection has two.
+ * when it empties.  Small, because every connection has two.  A
+ * `secret' buffer (one that may hold a password) leaves no copy behind:
+ * what it consumes, moves or frees is wiped first.
  */
 struct buf {
 	unsigned char	*data;
@@ -34,6 +36,7 @@ struct buf {
 	uint32_t	 rpos;
 	uint32_t	 wpos;
 	uint32_t	 max;
+	uint8_t		 secret;
 };
 
 #define BUF_LIMIT	UINT32_MAX
@@ -46,6 +49,7 @@ void	 buf_commit(struct buf *, size_t);
 int	 buf_add(struct buf *, const void *, size_t);
 void	 buf_consume(struct buf *, size_t);
 void	 buf_shrink(struct buf *, size_t);
+void	 buf_secret(struct buf *, int);
 
 static inline size_t
 buf_len(const struct buf *b)

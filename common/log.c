@@ -64,12 +64,6 @@ log_setverbose(int v)
 	log_verbose = v;
 }
 
-int
-log_getverbose(void)
-{
-	return log_verbose;
-}
-
 /*
  * A child sets a sink that sends each line to the parent, and a flush
  * function that fatal() calls so the last words reach the parent before

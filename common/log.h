@@ -35,7 +35,6 @@ void	log_init(int, int);
 void	log_procinit(const char *);
 const char *log_procname(void);
 void	log_setverbose(int);
-int	log_getverbose(void);
 void	log_setsink(log_sink_fn, void (*)(void));
 void	log_emit(int, const char *);
 void	log_warn(const char *, ...)

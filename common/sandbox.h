@@ -19,7 +19,7 @@
 
 #include <sys/types.h>
 
-#include "ipc.h"
+#include "process.h"
 
 /* What the parent tells a child about its confinement (IPC_CONF_PROC). */
 struct sandbox_conf {

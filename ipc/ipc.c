@@ -45,10 +45,6 @@
 #define IPC_HIWAT		(4 * 1024 * 1024)
 #define IPC_WBUF_MIN_CAP	(64 * 1024 * 1024)
 
-const char *const proc_names[PROC_MAX] = {
-	"parent", "engine", "tlsproxy", "authd", "storaged"
-};
-
 const struct ipc_schema ipc_schemas[IPC_TYPE_MAX] = {
 	[IPC_NONE] = { "IPC_NONE", NULL, 0 },
 #define IPC_SCHEMA(t, s, f)	[t] = { #t, s, f },
@@ -185,6 +181,17 @@ ipc_chan_update(struct ipc_chan *chan)
 }
 
 /* Stop or resume reading frames: back-pressure towards the peer. */
+/*
+ * The channel carries secrets (passwords to authd): what it has written
+ * or read is wiped from its buffers, not left behind.
+ */
+void
+ipc_chan_secret(struct ipc_chan *chan)
+{
+	buf_secret(&chan->rbuf, 1);
+	buf_secret(&chan->wbuf, 1);
+}
+
 void
 ipc_chan_pause(struct ipc_chan *chan, int pause)
 {
@@ -708,21 +715,9 @@ ipc_put_bool(struct ipc_chan *chan, int v)
 }
 
 void
-ipc_put_nil(struct ipc_chan *chan)
-{
-	msgpack_pack_nil(&chan->pk);
-}
-
-void
 ipc_put_array(struct ipc_chan *chan, uint32_t n)
 {
 	msgpack_pack_array(&chan->pk, n);
-}
-
-void
-ipc_put_map(struct ipc_chan *chan, uint32_t n)
-{
-	msgpack_pack_map(&chan->pk, n);
 }
 
 /*
@@ -812,4 +807,21 @@ ipc_get_bin(const struct ipc_msg *msg, uint32_t i, size_t *len)
 		    ipc_type_name(msg->hdr.type), i);
 	*len = o->via.bin.size;
 	return o->via.bin.ptr;
+}
+
+/*
+ * A binary field that holds a struct of exactly `size' bytes, copied to
+ * `dst' (aligned, unlike the frame).  Returns -1 if the size differs.
+ */
+int
+ipc_get_struct(const struct ipc_msg *msg, uint32_t i, void *dst, size_t size)
+{
+	const void	*p;
+	size_t		 len;
+
+	p = ipc_get_bin(msg, i, &len);
+	if (len != size)
+		return -1;
+	memcpy(dst, p, size);
+	return 0;
 }

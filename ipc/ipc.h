@@ -26,21 +26,7 @@
 
 #include "buf.h"
 #include "event.h"
-
-/*
- * The processes.  Which of them may talk to which is declared once, in the
- * parent's process table (brokerd/proc.c).
- */
-enum proc_type {
-	PROC_PARENT,
-	PROC_ENGINE,
-	PROC_TLSPROXY,
-	PROC_AUTHD,
-	PROC_STORAGED,
-	PROC_MAX
-};
-
-extern const char *const proc_names[PROC_MAX];
+#include "process.h"
 
 /*
  * A frame is this header followed by `len' bytes holding exactly one
@@ -70,16 +56,18 @@ struct ipc_hdr {
 	X(IPC_LOG,		"us",		0)			\
 	/* parent -> child: uid, gid, root dir, verbosity, drop? */	\
 	X(IPC_CONF_PROC,	"uusit",	0)			\
-	/* parent -> child: peer process, frame limit, fds in? */	\
-	X(IPC_PEER,		"uut",		IPC_FD)			\
+	/* parent -> child: peer process, frame limit, fds in?,	\
+	 * secrets (wipe the buffers)? */				\
+	X(IPC_PEER,		"uutt",		IPC_FD)			\
 	/* parent -> engine: listener id, kind, address,		\
-	 * max connections, max connections per address */		\
-	X(IPC_LISTENER,		"uusuu",	IPC_FD)			\
-	/* parent -> engine: the settings of struct engine_conf, in	\
-	 * the order of that struct (see engine_conf_send()) */	\
-	X(IPC_ENGINE_CONF,	"uuuuuuuuuuuuuuuuuuuu""tts",	0)			\
-	/* parent -> authd: listener id, address, allow anonymous */	\
-	X(IPC_AUTH_LISTENER,	"ust",		0)			\
+	 * struct listener_opts (conf.h) */				\
+	X(IPC_LISTENER,		"uusb",		IPC_FD)			\
+	/* parent -> engine: struct engine_conf (conf.h), as it is in	\
+	 * memory: the engine is the same program (config_send_engine) */ \
+	X(IPC_ENGINE_CONF,	"b",		0)			\
+	/* parent -> authd: listener id, address,			\
+	 * struct listener_opts (conf.h) */				\
+	X(IPC_AUTH_LISTENER,	"usb",		0)			\
 	/* engine -> authd, id = connection: listener id, client id,	\
 	 * has user name, user name, has password, password,		\
 	 * address, protocol version */					\
@@ -207,6 +195,7 @@ struct ipc_chan	*ipc_chan_new(int, const char *, size_t, int,
 		    ipc_dispatch_fn, ipc_close_fn, void *);
 void		 ipc_chan_free(struct ipc_chan *);
 void		 ipc_chan_pause(struct ipc_chan *, int);
+void		 ipc_chan_secret(struct ipc_chan *);
 void		 ipc_chan_close(struct ipc_chan *, const char *);
 int		 ipc_chan_read(struct ipc_chan *);
 int		 ipc_chan_get(struct ipc_chan *, struct ipc_msg *,
@@ -227,9 +216,7 @@ void		 ipc_put_str(struct ipc_chan *, const char *);
 void		 ipc_put_strn(struct ipc_chan *, const char *, size_t);
 void		 ipc_put_bin(struct ipc_chan *, const void *, size_t);
 void		 ipc_put_bool(struct ipc_chan *, int);
-void		 ipc_put_nil(struct ipc_chan *);
 void		 ipc_put_array(struct ipc_chan *, uint32_t);
-void		 ipc_put_map(struct ipc_chan *, uint32_t);
 int		 ipc_send(struct ipc_chan *, enum ipc_type, uint32_t, int);
 
 uint64_t	 ipc_get_uint(const struct ipc_msg *, uint32_t);
@@ -239,6 +226,8 @@ const char	*ipc_get_str(const struct ipc_msg *, uint32_t, size_t *);
 int		 ipc_get_cstr(const struct ipc_msg *, uint32_t, char *,
 		    size_t);
 const void	*ipc_get_bin(const struct ipc_msg *, uint32_t, size_t *);
+int		 ipc_get_struct(const struct ipc_msg *, uint32_t, void *,
+		    size_t);
 const msgpack_object *ipc_get_obj(const struct ipc_msg *, uint32_t);
 const char	*ipc_type_name(unsigned int);
 

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "../unit/inproc.h"
 
 static struct listener	 lst;
@@ -58,7 +58,7 @@ setup(void)
 {
 	if ((authd_peer = inproc_init()) == -1)
 		abort();
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	econf.max_packet_size = 65536;
 	econf.max_connect_size = 65536;
 	econf.max_topic_levels = 64;
@@ -83,26 +83,11 @@ open_conn(int i)
 	return conn_test_new(sv[0], &lst);
 }
 
-/* What authd would answer: [allow, reason, acl]. */
+/* What authd would answer. */
 static void
 verdict(struct conn *c, int allow)
 {
-	msgpack_object	 f[3];
-	struct ipc_msg	 m;
-
-	memset(f, 0, sizeof(f));
-	memset(&m, 0, sizeof(m));
-	f[0].type = MSGPACK_OBJECT_BOOLEAN;
-	f[0].via.boolean = allow;
-	f[1].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-	f[1].via.u64 = allow ? 0 : RC_NOT_AUTHORIZED;
-	f[2].type = MSGPACK_OBJECT_ARRAY;
-	m.hdr.type = IPC_AUTH_VERDICT;
-	m.hdr.id = c->id;
-	m.fd = -1;
-	m.nfields = 3;
-	m.fields = f;
-	client_verdict(c, &m);
+	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED);
 }
 
 static size_t

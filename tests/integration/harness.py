@@ -378,3 +378,33 @@ def setup_once():
         subprocess.run(["npm", "install", "--no-audit", "--no-fund",
                         "--loglevel=error"], cwd=here, check=True,
                        timeout=600)
+
+
+def memory_holds(pid, needle):
+    """Whether any readable mapping of process `pid' holds the bytes
+    `needle' (as root: /proc/PID/mem of a process that changed its uid
+    is readable by root only).  Returns the names of the mappings.
+    Mappings of more than 1 GiB are ASan's shadow memory (terabytes,
+    reserved, never holding program data); they are not read."""
+    found = []
+    chunk = 4 << 20
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            f = line.split()
+            lo, hi = (int(x, 16) for x in f[0].split("-"))
+            name = f[5] if len(f) > 5 else "anonymous"
+            if "r" not in f[1] or name == "[vvar]" or hi - lo > 1 << 30:
+                continue
+            tail = b""
+            for off in range(lo, hi, chunk):
+                try:
+                    mem.seek(off)
+                    data = mem.read(min(chunk, hi - off))
+                except (OSError, ValueError, OverflowError):
+                    break
+                if needle in tail + data:
+                    found.append(name)
+                    break
+                tail = data[-len(needle):]
+    return found

@@ -25,7 +25,7 @@
 
 #include <sys/socket.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "child.h"
 
 static void

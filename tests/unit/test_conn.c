@@ -38,7 +38,7 @@
 
 #include <cmocka.h>
 
-#include "brokerd.h"
+#include "engine.h"
 #include "inproc.h"
 
 #define STREAM_MAX	(4 * 1024 * 1024)
@@ -327,7 +327,7 @@ test_read_large_packet_pieces(void **state)
 	one_turn();
 	assert_int_equal(buf_len(&c->rbuf), 0);
 	assert_int_equal(c->state, CONN_AUTH);	/* parsed, sent to authd */
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	mqtt_set_max_user_props(econf.max_user_properties);
 	unpair(c, sv[1]);
 }
@@ -385,7 +385,7 @@ main(void)
 	if ((authd_peer = inproc_init()) == -1)
 		return 1;
 	ev_setflush(turn_end, NULL);
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	strlcpy(lst.name, "test", sizeof(lst.name));
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	inproc_done(authd_peer);

@@ -36,92 +36,9 @@
 
 #include "buf.h"
 #include "mqtt.h"
+#include "pkt.h"
 
 #define DEFAULT_MAX_USER	1024	/* mqtt.c's own default */
-
-/* A packet (or a part of one) being built. */
-struct pkt {
-	uint8_t		 b[4096];
-	size_t		 n;
-};
-
-static void
-p_reset(struct pkt *p)
-{
-	p->n = 0;
-}
-
-static void
-p_bytes(struct pkt *p, const void *v, size_t len)
-{
-	assert_true(p->n + len <= sizeof(p->b));
-	if (len > 0)
-		memcpy(p->b + p->n, v, len);
-	p->n += len;
-}
-
-static void
-p_u8(struct pkt *p, uint8_t v)
-{
-	p_bytes(p, &v, 1);
-}
-
-static void
-p_u16(struct pkt *p, uint16_t v)
-{
-	p_u8(p, v >> 8);
-	p_u8(p, v & 0xff);
-}
-
-static void
-p_u32(struct pkt *p, uint32_t v)
-{
-	p_u16(p, v >> 16);
-	p_u16(p, v & 0xffff);
-}
-
-/* A Variable Byte Integer, written out by hand. */
-static void
-p_varint(struct pkt *p, uint32_t v)
-{
-	do {
-		uint8_t	 b = v % 128;
-
-		v /= 128;
-		if (v > 0)
-			b |= 0x80;
-		p_u8(p, b);
-	} while (v > 0);
-}
-
-static void
-p_bin(struct pkt *p, const void *v, size_t len)
-{
-	p_u16(p, len);
-	p_bytes(p, v, len);
-}
-
-static void
-p_str(struct pkt *p, const char *s)
-{
-	p_bin(p, s, strlen(s));
-}
-
-/* A property block: its length, then the properties. */
-static void
-p_props(struct pkt *p, const struct pkt *props)
-{
-	p_varint(p, props->n);
-	p_bytes(p, props->b, props->n);
-}
-
-static void
-p_user(struct pkt *p, const char *k, const char *v)
-{
-	p_u8(p, PROP_USER_PROPERTY);
-	p_str(p, k);
-	p_str(p, v);
-}
 
 static int
 str_is(const struct mqtt_str *s, const char *want)
@@ -706,7 +623,6 @@ test_connect_v5_full(void **state)
 	struct pkt			 p, props, wprops;
 	struct mqtt_connect		 c;
 	struct mqtt_error		 e;
-	struct mqtt_str			 cur, k, v;
 
 	(void)state;
 	p_reset(&props);
@@ -768,14 +684,6 @@ test_connect_v5_full(void **state)
 	assert_memory_equal(c.props.block.p, props.b, props.n);
 	assert_false(PROP_HAS(&c.props, PROP_WILL_DELAY));
 
-	cur = c.props.block;
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 1);
-	assert_str(&k, "k1");
-	assert_str(&v, "v1");
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 1);
-	assert_str(&k, "k2");
-	assert_str(&v, "v2");
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 0);
 
 	assert_int_equal(c.will, 1);
 	assert_int_equal(c.will_qos, 2);
@@ -2484,12 +2392,11 @@ test_auth_decode(void **state)
  */
 
 static void
-test_user_next(void **state)
+test_user_props_counted(void **state)
 {
 	struct pkt		 prop, blk;
 	struct mqtt_props	 pr;
 	struct mqtt_error	 e;
-	struct mqtt_str		 cur, k, v;
 
 	(void)state;
 	p_reset(&prop);
@@ -2506,16 +2413,8 @@ test_user_next(void **state)
 	one_prop(&blk, &prop);
 	assert_int_equal(props_decode(&blk, K(PUBLISH), &pr, &e), 0);
 
-	cur = pr.block;
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 1);
-	assert_str(&k, "first");
-	assert_str(&v, "1");
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 1);
-	assert_str(&k, "second");
-	assert_int_equal(v.len, 0);
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 0);
-	assert_int_equal(cur.len, 0);
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 0);
+	/* The correlation data that looks like one is not one. */
+	assert_int_equal(pr.nuser, 2);
 
 	/* None. */
 	p_reset(&prop);
@@ -2523,11 +2422,7 @@ test_user_next(void **state)
 	p_u8(&prop, 0);
 	one_prop(&blk, &prop);
 	assert_int_equal(props_decode(&blk, K(PUBLISH), &pr, &e), 0);
-	cur = pr.block;
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 0);
-	cur.p = NULL;
-	cur.len = 0;
-	assert_int_equal(mqtt_user_next(&cur, &k, &v), 0);
+	assert_int_equal(pr.nuser, 0);
 }
 
 static void
@@ -3052,6 +2947,225 @@ test_encode_suback(void **state)
 	buf_free(&b);
 }
 
+/*
+ * The client's side (bridges): what it encodes decodes as a server
+ * reads it, and what a server encodes decodes as the client reads it.
+ */
+static void
+test_client_connect_round_trip(void **state)
+{
+	static const uint8_t		 pw[] = { 's', 0, 'e', 0xff };
+	static const uint8_t		 wp[] = "gone";
+	struct mqtt_connect_out		 co;
+	struct mqtt_connect		 cn;
+	struct mqtt_error		 e;
+	struct buf			 b;
+	const uint8_t			*body;
+	size_t				 len;
+	uint8_t				 first, v;
+
+	(void)state;
+	for (v = MQTT_V311; v <= MQTT_V5; v++) {
+		memset(&co, 0, sizeof(co));
+		co.version = v;
+		co.clean = v == MQTT_V5;
+		co.keepalive = 30;
+		co.client_id = "bridge-a";
+		co.username = "edge";
+		co.password = pw;
+		co.password_len = sizeof(pw);
+		co.will_topic = "bridges/a/state";
+		co.will_payload = wp;
+		co.will_payload_len = 4;
+		co.will_qos = 1;
+		co.will_retain = 1;
+		co.session_expiry = 3600;
+		co.receive_maximum = 20;
+		co.maximum_packet_size = 1 << 20;
+		co.topic_alias_maximum = 10;
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_connect(&b, &co), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(first, 0x10);
+		assert_int_equal(mqtt_decode_connect(body, len, &cn, &e), 0);
+		assert_int_equal(cn.version, v);
+		assert_int_equal(cn.clean, v == MQTT_V5);
+		assert_int_equal(cn.keepalive, 30);
+		assert_str(&cn.client_id, "bridge-a");
+		assert_str(&cn.username, "edge");
+		assert_int_equal(cn.password.len, sizeof(pw));
+		assert_memory_equal(cn.password.p, pw, sizeof(pw));
+		assert_str(&cn.will_topic, "bridges/a/state");
+		assert_str(&cn.will_payload, "gone");
+		assert_int_equal(cn.will_qos, 1);
+		assert_int_equal(cn.will_retain, 1);
+		if (v == MQTT_V5) {
+			assert_int_equal(cn.props.session_expiry, 3600);
+			assert_int_equal(cn.props.receive_maximum, 20);
+			assert_int_equal(cn.props.maximum_packet_size, 1 << 20);
+			assert_int_equal(cn.props.topic_alias_maximum, 10);
+		} else
+			assert_int_equal(cn.props.present, 0);
+		buf_free(&b);
+	}
+	/* No user, no password, no will; a version it cannot speak. */
+	memset(&co, 0, sizeof(co));
+	co.version = MQTT_V311;
+	co.client_id = "";
+	buf_init(&b, 0);
+	assert_int_equal(mqtt_encode_connect(&b, &co), 0);
+	frame(&b, &first, &body, &len);
+	assert_int_equal(mqtt_decode_connect(body, len, &cn, &e), 0);
+	assert_false(cn.has_username || cn.has_password || cn.will);
+	buf_free(&b);
+	co.version = MQTT_V31;
+	buf_init(&b, 0);
+	assert_int_equal(mqtt_encode_connect(&b, &co), -1);
+	co.version = MQTT_V311;
+	co.will_topic = "t";
+	co.will_qos = 3;
+	assert_int_equal(mqtt_encode_connect(&b, &co), -1);
+	assert_int_equal(buf_len(&b), 0);
+	buf_free(&b);
+}
+
+static void
+test_client_subscribe_round_trip(void **state)
+{
+	const struct mqtt_sub_out	 subs[] = {
+		{ "a/+/c", 1 | SUBOPT_NO_LOCAL | SUBOPT_RAP },
+		{ "#", 2 | 2 << 4 },
+	};
+	const char *const		 filters[] = { "a/+/c", "x" };
+	struct mqtt_subscribe		 sb;
+	struct mqtt_sub_entry		 se;
+	struct mqtt_error		 e;
+	struct mqtt_str			 cur;
+	struct buf			 b;
+	const uint8_t			*body;
+	size_t				 len;
+	uint8_t				 first;
+	int				 v5, i;
+
+	(void)state;
+	for (v5 = 0; v5 <= 1; v5++) {
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_subscribe(&b, 7, subs, 2,
+		    v5 ? 42 : 0, v5), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(mqtt_decode_subscribe(first, body, len, v5,
+		    &sb, &e), 0);
+		assert_int_equal(sb.packet_id, 7);
+		assert_int_equal(sb.count, 2);
+		if (v5)
+			assert_int_equal(sb.props.sub_id, 42);
+		cur = sb.list;
+		for (i = 0; mqtt_sub_next(&cur, 1, &se); i++) {
+			assert_str(&se.filter, subs[i].filter);
+			assert_int_equal(se.options, v5 ? subs[i].options :
+			    SUBOPT_QOS(subs[i].options));
+		}
+		assert_int_equal(i, 2);
+		buf_free(&b);
+
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_unsubscribe(&b, 8, filters, 2,
+		    v5), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(mqtt_decode_unsubscribe(first, body, len, v5,
+		    &sb, &e), 0);
+		assert_int_equal(sb.packet_id, 8);
+		assert_int_equal(sb.count, 2);
+		buf_free(&b);
+	}
+	buf_init(&b, 0);
+	assert_int_equal(mqtt_encode_subscribe(&b, 0, subs, 2, 0, 1), -1);
+	assert_int_equal(mqtt_encode_subscribe(&b, 1, subs, 0, 0, 1), -1);
+	assert_int_equal(mqtt_encode_unsubscribe(&b, 0, filters, 2, 1), -1);
+	assert_int_equal(buf_len(&b), 0);
+	assert_int_equal(mqtt_encode_pingreq(&b), 0);
+	assert_int_equal(buf_len(&b), 2);
+	assert_memory_equal(buf_ptr(&b), "\xc0\x00", 2);
+	buf_free(&b);
+}
+
+static void
+test_client_reads_connack_and_suback(void **state)
+{
+	static const uint8_t		 codes[] = { 0x01, 0x80 };
+	struct mqtt_connack_info	 ci;
+	struct mqtt_connack		 ca;
+	struct mqtt_suback		 sa;
+	struct mqtt_error		 e;
+	struct buf			 b;
+	const uint8_t			*body;
+	size_t				 len;
+	uint8_t				 first;
+	int				 v5;
+
+	(void)state;
+	for (v5 = 0; v5 <= 1; v5++) {
+		memset(&ci, 0, sizeof(ci));
+		ci.v5 = v5;
+		ci.session_present = 1;
+		ci.receive_maximum = 10;
+		ci.maximum_qos = 1;
+		ci.retain_available = 1;
+		ci.topic_alias_maximum = 5;
+		ci.wildcard_available = ci.sub_id_available =
+		    ci.shared_available = 1;
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_connack(&b, &ci), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(mqtt_decode_connack(first, body, len, v5, &ca,
+		    &e), 0);
+		assert_int_equal(ca.session_present, 1);
+		assert_int_equal(ca.reason, 0);
+		if (v5) {
+			assert_int_equal(ca.props.receive_maximum, 10);
+			assert_int_equal(ca.props.maximum_qos, 1);
+			assert_int_equal(ca.props.topic_alias_maximum, 5);
+		}
+		/* Bytes after it, and a short one. */
+		assert_int_equal(mqtt_decode_connack(first, body, len - 1, v5,
+		    &ca, &e), -1);
+		assert_int_equal(e.reason, RC_MALFORMED_PACKET);
+		buf_free(&b);
+
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_suback(&b, MQTT_SUBACK, 9, codes,
+		    2, v5), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(mqtt_decode_suback(first, body, len, v5, &sa,
+		    &e), 0);
+		assert_int_equal(sa.packet_id, 9);
+		assert_int_equal(sa.codes.len, 2);
+		assert_memory_equal(sa.codes.p, codes, 2);
+		buf_free(&b);
+
+		buf_init(&b, 0);
+		assert_int_equal(mqtt_encode_suback(&b, MQTT_UNSUBACK, 9,
+		    codes, 2, v5), 0);
+		frame(&b, &first, &body, &len);
+		assert_int_equal(mqtt_decode_suback(first, body, len, v5, &sa,
+		    &e), 0);
+		assert_int_equal(sa.codes.len, v5 ? 2 : 0);
+		buf_free(&b);
+	}
+	/* Reserved flags; session present on a refusal; no codes. */
+	assert_int_equal(mqtt_decode_connack(0x21, (const uint8_t *)"\0\0",
+	    2, 0, &ca, &e), -1);
+	assert_int_equal(mqtt_decode_connack(0x20, (const uint8_t *)"\2\0",
+	    2, 0, &ca, &e), -1);
+	assert_int_equal(mqtt_decode_connack(0x20, (const uint8_t *)"\1\5",
+	    2, 0, &ca, &e), -1);
+	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(mqtt_decode_suback(0x90, (const uint8_t *)"\0\1",
+	    2, 0, &sa, &e), -1);
+	assert_int_equal(mqtt_decode_suback(0x90, (const uint8_t *)"\0",
+	    1, 0, &sa, &e), -1);
+}
+
 static void
 test_encode_pingresp(void **state)
 {
@@ -3221,8 +3335,11 @@ main(void)
 		cmocka_unit_test(test_unsubscribe_decode),
 		cmocka_unit_test(test_disconnect_decode),
 		cmocka_unit_test(test_auth_decode),
-		cmocka_unit_test(test_user_next),
+		cmocka_unit_test(test_user_props_counted),
 		cmocka_unit_test(test_props_strip),
+		cmocka_unit_test(test_client_connect_round_trip),
+		cmocka_unit_test(test_client_subscribe_round_trip),
+		cmocka_unit_test(test_client_reads_connack_and_suback),
 		cmocka_unit_test(test_encode_connack_v3),
 		cmocka_unit_test(test_encode_connack_v5),
 		cmocka_unit_test(test_encode_connack_long_id),

@@ -39,7 +39,8 @@
 
 #include <cmocka.h>
 
-#include "brokerd.h"
+#include "engine.h"
+#include "pkt.h"
 #include "inproc.h"
 
 #define MAXCLIENTS	16
@@ -63,10 +64,6 @@ struct rpkt {
 };
 
 /* A packet to send. */
-struct pkt {
-	uint8_t		 b[4096];
-	size_t		 n;
-};
 
 /* What a CONNECT says. */
 struct copts {
@@ -96,13 +93,11 @@ drain(int fd)
 		;
 }
 
-/* The end of a turn of the event loop (engine_flush()). */
+/* The end of a turn of the event loop, and authd reads its input. */
 static void
 settle(void)
 {
-	client_retry_held();
-	conn_flush_all();
-	ipc_flush_pending();
+	engine_turn_end();
 	drain(authd_peer);
 }
 
@@ -120,60 +115,6 @@ live(const struct client *cl)
 /*
  * Packet building.
  */
-
-static void
-p_bytes(struct pkt *p, const void *v, size_t len)
-{
-	assert_true(p->n + len <= sizeof(p->b));
-	if (len > 0)
-		memcpy(p->b + p->n, v, len);
-	p->n += len;
-}
-
-static void
-p_u8(struct pkt *p, uint8_t v)
-{
-	p_bytes(p, &v, 1);
-}
-
-static void
-p_u16(struct pkt *p, uint16_t v)
-{
-	p_u8(p, v >> 8);
-	p_u8(p, v & 0xff);
-}
-
-static void
-p_u32(struct pkt *p, uint32_t v)
-{
-	p_u16(p, v >> 16);
-	p_u16(p, v & 0xffff);
-}
-
-static void
-p_varint(struct pkt *p, uint32_t v)
-{
-	uint8_t	 enc[4];
-
-	p_bytes(p, enc, mqtt_varint_encode(enc, v));
-}
-
-static void
-p_str(struct pkt *p, const char *s)
-{
-	p_u16(p, strlen(s));
-	p_bytes(p, s, strlen(s));
-}
-
-/* `out' is the fixed header `first' and the body. */
-static void
-p_frame(struct pkt *out, uint8_t first, const struct pkt *body)
-{
-	out->n = 0;
-	p_u8(out, first);
-	p_varint(out, body->n);
-	p_bytes(out, body->b, body->n);
-}
 
 static void
 mk_connect(struct pkt *out, uint8_t version, const struct copts *o)
@@ -385,26 +326,11 @@ cl_open_now(struct client *cl)
 	assert_non_null(live(cl));
 }
 
-/* What authd would answer: [allow, reason, acl]. */
+/* What authd would answer. */
 static void
 verdict(struct conn *c, int allow)
 {
-	msgpack_object	 f[3];
-	struct ipc_msg	 m;
-
-	memset(f, 0, sizeof(f));
-	memset(&m, 0, sizeof(m));
-	f[0].type = MSGPACK_OBJECT_BOOLEAN;
-	f[0].via.boolean = allow;
-	f[1].type = MSGPACK_OBJECT_POSITIVE_INTEGER;
-	f[1].via.u64 = allow ? 0 : RC_NOT_AUTHORIZED;
-	f[2].type = MSGPACK_OBJECT_ARRAY;
-	m.hdr.type = IPC_AUTH_VERDICT;
-	m.hdr.id = c->id;
-	m.fd = -1;
-	m.nfields = 3;
-	m.fields = f;
-	client_verdict(c, &m);
+	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED);
 }
 
 /*
@@ -814,7 +740,7 @@ group_setup(void **state)
 	(void)state;
 	if ((authd_peer = inproc_init()) == -1)
 		return -1;
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	topic_init();
 	retain_init();
 	strlcpy(lst.name, "test", sizeof(lst.name));
@@ -833,7 +759,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	mqtt_set_max_user_props(econf.max_user_properties);
 	memset(&engine_stats, 0, sizeof(engine_stats));
 	nclients = 0;

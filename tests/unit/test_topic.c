@@ -35,7 +35,7 @@
 
 #include <cmocka.h>
 
-#include "brokerd.h"
+#include "engine.h"
 
 #define MAXSEEN		512
 #define ITEMLEN		96
@@ -164,7 +164,7 @@ group_setup(void **state)
 	(void)state;
 	log_init(1, LOG_DAEMON);
 	log_setsink(discard_log, NULL);
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	topic_init();
 	retain_init();
 	return 0;
@@ -174,7 +174,7 @@ static int
 setup(void **state)
 {
 	(void)state;
-	config_engine_defaults(&econf);
+	settings_defaults(engine_settings, engine_nsettings, &econf);
 	memset(&engine_stats, 0, sizeof(engine_stats));
 	return 0;
 }
