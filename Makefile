@@ -77,7 +77,8 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
 		   common/process.c common/mqtt.c common/settings.c \
-		   common/conf.c common/aclmatch.c \
+		   common/conf.c common/aclmatch.c common/text.c \
+		   common/passwd.c common/scram.c \
 		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
@@ -86,8 +87,8 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/route.c brokerd/packet.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
-# authd's modules without main(), for authd, brokerctl passwd and tests.
-AUTHLIB_SRCS	 = authd/text.c authd/passwd.c authd/acl.c authd/scram.c
+# authd's modules without main(), for authd and the tests.
+AUTHLIB_SRCS	 = authd/acl.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
@@ -154,7 +155,7 @@ $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
 
-$(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBAUTHD) $(LIBCOMMON)
+$(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
@@ -179,7 +180,7 @@ $(BUILD)/obj/brokerd/%.o $(BUILD)/obj/gen/%.o $(BUILD)/fuzzobj/brokerd/%.o \
 $(BUILD)/obj/authd/%.o: INC = -Icommon -Iipc -Iauthd
 $(BUILD)/obj/storaged/%.o: INC = -Icommon -Iipc -Istoraged
 $(BUILD)/obj/tlsproxy/%.o: INC = -Icommon -Iipc -Itlsproxy
-$(BUILD)/obj/brokerctl/%.o: INC = -Icommon -Iipc -Iauthd -Ibrokerctl
+$(BUILD)/obj/brokerctl/%.o: INC = -Icommon -Iipc -Ibrokerctl
 
 ALL_SRCS	 = $(COMMON_SRCS) $(BROKERD_SRCS) $(AUTHD_SRCS) $(AUTHLIB_SRCS) \
 		   $(STORAGED_SRCS) $(TLSPROXY_SRCS) $(BROKERCTL_SRCS)

@@ -63,6 +63,8 @@
 
 #include "aclmatch.h"
 #include "authd.h"
+#include "mqtt.h"
+#include "text.h"
 #include "compat.h"
 
 #define ACL_MAXFILTER	65535
@@ -179,7 +181,7 @@ acl_check_filter(struct acl_parse *ps, const char *f, size_t len,
 
 	if (len > ACL_MAXFILTER)
 		return acl_why(ps, "topic filter too long");
-	if (!utf8_valid((const unsigned char *)f, len))
+	if (!mqtt_utf8_valid((const uint8_t *)f, len))
 		return acl_why(ps, "topic filter not UTF-8");
 	for (;;) {
 		if ((q = memchr(p, '/', end - p)) == NULL)

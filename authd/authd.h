@@ -23,79 +23,11 @@
 #include <stdint.h>
 
 /*
- * authd's modules.  The file parsers take a file's contents from memory
- * (authd has no file system; the parent reads the files) and either
- * accept all of it or refuse it with "name:line: why" in err.
+ * authd's modules.  The file parsers (here and in common/: passwd.h,
+ * scram.h) take a file's contents from memory (authd has no file
+ * system; the parent reads the files) and either accept all of it or
+ * refuse it with "name:line: why" in err.
  */
-
-/* text.c */
-struct lines {
-	const char	*p, *end;
-	unsigned long	 no;		/* of the line last returned */
-};
-
-void	 lines_init(struct lines *, const char *, size_t);
-int	 lines_next(struct lines *, const char **, size_t *);
-void	 trim_blanks(const char **, size_t *);
-int	 userline_split(const char *, size_t, const char **, size_t *,
-	    const char **, size_t *);
-int	 userfile_next(struct lines *, const char **, size_t *,
-	    const char **, size_t *, const char **);
-int	 bytes_cmp(const char *, size_t, const char *, size_t);
-int	 utf8_valid(const unsigned char *, size_t);
-size_t	 b64_encode(const uint8_t *, size_t, char *, size_t, int);
-int	 b64_decode(const char *, size_t, uint8_t *, size_t, size_t *);
-#define B64_LEN(n)	(((n) + 2) / 3 * 4)
-
-/* passwd.c: Mosquitto's password files. */
-enum pw_kind {
-	PW_SHA512,		/* $6$: one SHA-512 of password and salt */
-	PW_PBKDF2,		/* $7$: PBKDF2-HMAC-SHA512 */
-	PW_ARGON2ID		/* $argon2id$v=19$... (PHC string) */
-};
-
-#define PW_MAXSALT	128
-#define PW_MAXHASH	128
-#define PW_MAXPASS	65535
-#define PW_MAXENCODED	512
-
-/* Defaults for new entries. */
-#define PW_ARGON2_M	19456		/* KiB */
-#define PW_ARGON2_T	2
-#define PW_ARGON2_P	1
-#define PW_ARGON2_SALT	16
-#define PW_ARGON2_HASH	32
-#define PW_PBKDF2_ITER	50000
-#define PW_PBKDF2_SALT	12
-
-struct pw_hash {
-	enum pw_kind	 kind;
-	uint32_t	 iter;		/* $7$ iterations, argon2 t */
-	uint32_t	 mem;		/* argon2 m, KiB */
-	uint32_t	 lanes;		/* argon2 p */
-	size_t		 saltlen;
-	size_t		 hashlen;
-	uint8_t		 salt[PW_MAXSALT];
-	uint8_t		 hash[PW_MAXHASH];
-};
-
-struct pwfile;
-
-struct pwfile	*passwd_parse(const char *, const char *, size_t, char *,
-		    size_t);
-void		 passwd_free(struct pwfile *);
-size_t		 passwd_count(const struct pwfile *);
-const struct pw_hash *passwd_lookup(const struct pwfile *, const char *,
-		    size_t);
-int		 passwd_check(const struct pwfile *, const char *, size_t,
-		    const char *, size_t);
-int		 passwd_decode(struct pw_hash *, const char *, size_t,
-		    const char **);
-int		 passwd_verify(const struct pw_hash *, const char *, size_t);
-int		 passwd_make(struct pw_hash *, enum pw_kind, uint32_t,
-		    const char *, size_t);
-int		 passwd_encode(const struct pw_hash *, char *, size_t);
-int		 passwd_user_valid(const char *, size_t, const char **);
 
 /* acl.c: Mosquitto's acl_file, with groups. */
 struct aclfile;
@@ -107,80 +39,5 @@ size_t		 acl_count(const struct aclfile *);
 int		 acl_compile(const struct aclfile *, const char *, size_t,
 		    const char *, size_t, uint8_t **, size_t *,
 		    const char **);
-
-/* scram.c: SCRAM-SHA-256 and -512, server side (RFC 5802, RFC 7677). */
-enum scram_mech {
-	SCRAM_SHA256,
-	SCRAM_SHA512
-};
-
-#define SCRAM_MAXKEY	64
-#define SCRAM_MAXSALT	128
-#define SCRAM_MAXUSER	512
-#define SCRAM_MAXMSG	2048
-#define SCRAM_ITER	4096
-#define SCRAM_SALT	16
-#define SCRAM_MAXCRED	(24 + 10 + B64_LEN(SCRAM_MAXSALT) + \
-			    2 * B64_LEN(SCRAM_MAXKEY))
-
-struct scram_cred {
-	enum scram_mech	 mech;
-	uint32_t	 iter;
-	size_t		 saltlen;
-	uint8_t		 salt[SCRAM_MAXSALT];
-	uint8_t		 stored[SCRAM_MAXKEY];
-	uint8_t		 server[SCRAM_MAXKEY];
-};
-
-enum scram_state {
-	SCRAM_START,
-	SCRAM_CHALLENGED,	/* server-first sent */
-	SCRAM_DONE,
-	SCRAM_FAILED
-};
-
-/* One exchange: no allocation, wiped by scram_clear(). */
-struct scram {
-	enum scram_state state;
-	enum scram_mech	 mech;
-	size_t		 userlen;
-	size_t		 gs2len;
-	size_t		 barelen;
-	size_t		 firstlen;
-	size_t		 noncelen;
-	size_t		 cnonceoff;	/* of the client's nonce in bare */
-	struct scram_cred cred;
-	char		 user[SCRAM_MAXUSER + 1];
-	char		 gs2[SCRAM_MAXUSER + 8];
-	char		 bare[SCRAM_MAXMSG];
-	char		 first[SCRAM_MAXMSG];
-};
-
-const char	*scram_mech_name(enum scram_mech);
-int		 scram_mech_parse(const char *, size_t, enum scram_mech *);
-size_t		 scram_keylen(enum scram_mech);
-int		 scram_make_cred(struct scram_cred *, enum scram_mech,
-		    const char *, size_t, const uint8_t *, size_t, uint32_t);
-void		 scram_fake_cred(struct scram_cred *, enum scram_mech,
-		    const uint8_t *, size_t, const char *, size_t);
-int		 scram_cred_decode(struct scram_cred *, const char *, size_t,
-		    const char **);
-int		 scram_cred_encode(const struct scram_cred *, char *, size_t);
-int		 scram_client_first(struct scram *, enum scram_mech,
-		    const char *, size_t, const char **);
-int		 scram_server_first(struct scram *, const struct scram_cred *,
-		    const char *, size_t, char *, size_t, size_t *);
-int		 scram_client_final(struct scram *, const char *, size_t,
-		    char *, size_t, size_t *, const char **);
-void		 scram_clear(struct scram *);
-
-struct scramfile;
-
-struct scramfile *scram_file_parse(const char *, const char *, size_t,
-		    char *, size_t);
-void		 scram_file_free(struct scramfile *);
-size_t		 scram_file_count(const struct scramfile *);
-const struct scram_cred *scram_file_lookup(const struct scramfile *,
-		    const char *, size_t, enum scram_mech);
 
 #endif /* BROKERD_AUTHD_H */

@@ -42,8 +42,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "authd.h"
 #include "brokerctl.h"
+#include "passwd.h"
+#include "scram.h"
+#include "text.h"
 
 #define FILE_MAX	(64U << 20)
 

@@ -27,7 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authd.h"
+#include "passwd.h"
+#include "text.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -39,7 +39,8 @@
 #include <argon2.h>
 #include <cmocka.h>
 
-#include "authd.h"
+#include "passwd.h"
+#include "text.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define MOSQUITTO_PASSWD "/usr/bin/mosquitto_passwd"

@@ -37,7 +37,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "authd.h"
+#include "scram.h"
+#include "text.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 

@@ -52,7 +52,9 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "authd.h"
+#include "mqtt.h"
+#include "scram.h"
+#include "text.h"
 #include "compat.h"
 
 #define SCRAM_MAXNONCE	256
@@ -135,7 +137,7 @@ scram_make_cred(struct scram_cred *c, enum scram_mech m, const char *pw,
 	int	 rc = -1;
 
 	if (saltlen == 0 || saltlen > sizeof(c->salt) || iter == 0 ||
-	    iter > INT32_MAX || pwlen > PW_MAXPASS)
+	    iter > INT32_MAX || pwlen > SCRAM_MAXPASS)
 		return -1;
 	memset(c, 0, sizeof(*c));
 	c->mech = m;
@@ -349,7 +351,7 @@ scram_client_first(struct scram *s, enum scram_mech m, const char *msg,
 	if (len >= SCRAM_MAXMSG)
 		return scram_fail(s, why, "client-first message too long");
 	if (memchr(msg, '\0', len) != NULL ||
-	    !utf8_valid((const unsigned char *)msg, len))
+	    !mqtt_utf8_valid((const uint8_t *)msg, len))
 		return scram_fail(s, why, "invalid encoding");
 
 	/* gs2-header: cbind-flag "," [authzid] "," */
@@ -478,7 +480,7 @@ scram_client_final(struct scram *s, const char *msg, size_t len,
 		return why_fail(why, "unexpected client-final message");
 	}
 	if (len >= SCRAM_MAXMSG || memchr(msg, '\0', len) != NULL ||
-	    !utf8_valid((const unsigned char *)msg, len))
+	    !mqtt_utf8_valid((const uint8_t *)msg, len))
 		return server_error(s, "invalid-encoding", out, outsz, outlen,
 		    why, "invalid encoding");
 

@@ -48,7 +48,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "authd.h"
+#include "mqtt.h"
+#include "passwd.h"
+#include "text.h"
 #include "compat.h"
 
 /* Bounds on the costs a file may ask of authd per verification. */
@@ -384,7 +386,7 @@ passwd_user_valid(const char *user, size_t len, const char **why)
 		if ((unsigned char)user[i] < 0x20 || user[i] == 0x7f)
 			return why_fail(why, "control character in the name");
 	}
-	if (!utf8_valid((const unsigned char *)user, len))
+	if (!mqtt_utf8_valid((const uint8_t *)user, len))
 		return why_fail(why, "user name not UTF-8");
 	return 0;
 }

@@ -16,7 +16,7 @@
 
 /*
  * Text helpers of the file parsers and SCRAM: lines, blanks, `user:value'
- * lines, byte-string order, UTF-8, and base64 (RFC 4648, section 4: the
+ * lines, byte-string order, and base64 (RFC 4648, section 4: the
  * standard alphabet) as the password formats use it: `$6$' and `$7$'
  * padded, the PHC strings of argon2 without padding, SCRAM as it comes.
  * The base64 decoder takes padding or none, nothing else (no white
@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "authd.h"
+#include "text.h"
 
 void
 lines_init(struct lines *ls, const char *buf, size_t len)
@@ -140,45 +140,6 @@ bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	if (n > 0 && (c = memcmp(a, b, n)) != 0)
 		return c;
 	return alen < blen ? -1 : alen > blen;
-}
-
-/* Is this well-formed UTF-8 (no overlong forms, no surrogates)? */
-int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t		 i = 0, n, k;
-	uint32_t	 c;
-
-	while (i < len) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			n = 1;
-			c &= 0x1f;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2;
-			c &= 0x0f;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3;
-			c &= 0x07;
-		} else
-			return 0;
-		if (len - i <= n)
-			return 0;
-		for (k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			c = c << 6 | (s[i + k] & 0x3f);
-		}
-		if ((n == 1 && c < 0x80) || (n == 2 && c < 0x800) ||
-		    (n == 3 && c < 0x10000) || c > 0x10ffff ||
-		    (c >= 0xd800 && c <= 0xdfff))
-			return 0;
-		i += n + 1;
-	}
-	return 1;
 }
 
 static const char	 b64[] =
