@@ -304,6 +304,20 @@ ipc_fd_error(struct ipc_chan *chan, uint64_t start)
 }
 
 /*
+ * On a channel that carries secrets, consuming a frame wipes it; its
+ * strings and binaries are still being read while it is handled, so it
+ * is consumed only when the handler is done (or the next frame is
+ * taken).
+ */
+static void
+ipc_chan_release(struct ipc_chan *chan)
+{
+	if (chan->rdone > 0 && !chan->dead)
+		buf_consume(&chan->rbuf, chan->rdone);
+	chan->rdone = 0;
+}
+
+/*
  * Take the next complete frame.  Returns 1 with *msg filled, 0 if more
  * bytes are needed, -1 on a protocol error with *why set.
  */
@@ -321,6 +335,7 @@ ipc_chan_get(struct ipc_chan *chan, struct ipc_msg *msg, const char **why)
 	size_t			 off = 0;
 	int			 i;
 
+	ipc_chan_release(chan);
 	if (ipc_fd_error(chan, start)) {
 		*why = "fd without a frame to carry it";
 		return -1;
@@ -379,7 +394,10 @@ ipc_chan_get(struct ipc_chan *chan, struct ipc_msg *msg, const char **why)
 		for (i = 0; i < chan->nrfds; i++)
 			chan->rfds[i] = chan->rfds[i + 1];
 	}
-	buf_consume(&chan->rbuf, IPC_HDR_SIZE + hdr.len);
+	if (chan->rbuf.secret)
+		chan->rdone = IPC_HDR_SIZE + hdr.len;
+	else
+		buf_consume(&chan->rbuf, IPC_HDR_SIZE + hdr.len);
 	chan->rstream += IPC_HDR_SIZE + hdr.len;
 	chan->frames_in++;
 	return 1;
@@ -392,7 +410,7 @@ ipc_msg_done(struct ipc_chan *chan, struct ipc_msg *msg)
 	if (msg->fd != -1)
 		close(msg->fd);
 	msg->fd = -1;
-	(void)chan;
+	ipc_chan_release(chan);
 }
 
 /* Dispatch every complete frame in the receive buffer. */

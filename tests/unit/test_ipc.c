@@ -783,6 +783,54 @@ test_roundtrip(void **state)
 	ipc_chan_free(b);
 }
 
+/*
+ * A channel that carries secrets wipes a frame once it is consumed: its
+ * strings must still be there while it is handled, and gone after.
+ */
+static void
+test_secret_frames(void **state)
+{
+	struct ipc_chan	*a, *b;
+	struct ipc_msg	 msg;
+	struct rec	 ra, rb;
+	const char	*why = NULL, *s;
+	size_t		 len, k;
+	int		 sv[2], i;
+
+	(void)state;
+	require_schema(IPC_CTL_STAT, "su", 0);
+	mkpair(sv);
+	a = chan_new(sv[0], "a", IPC_DEFAULT_MAXLEN, 0, &ra);
+	b = chan_new(sv[1], "b", IPC_DEFAULT_MAXLEN, 0, &rb);
+	ipc_chan_secret(a);
+	ipc_chan_secret(b);
+	for (i = 0; i < 2; i++) {
+		ipc_begin(a, IPC_CTL_STAT, i, 2);
+		ipc_put_str(a, i == 0 ? "hunter2-secret" : "second-secret");
+		ipc_put_uint(a, i);
+		assert_int_equal(ipc_end(a, -1), 0);
+	}
+	ipc_flush_pending();
+	assert_true(ipc_chan_read(b) > 0);
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 1);
+	s = ipc_get_str(&msg, 0, &len);
+	assert_int_equal(len, 14);
+	assert_memory_equal(s, "hunter2-secret", 14);
+	ipc_msg_done(b, &msg);
+	/* Wiped where it was. */
+	for (k = 0; k < len; k++)
+		assert_int_equal(s[k], 0);
+	/* Taking the next frame without ipc_msg_done() is fine too. */
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 1);
+	s = ipc_get_str(&msg, 0, &len);
+	assert_memory_equal(s, "second-secret", 13);
+	assert_int_equal(ipc_get_uint(&msg, 1), 1);
+	assert_int_equal(ipc_chan_get(b, &msg, &why), 0);
+	assert_int_equal(buf_len(&b->rbuf), 0);
+	ipc_chan_free(a);
+	ipc_chan_free(b);
+}
+
 static void
 test_every_type(void **state)
 {
@@ -1986,6 +2034,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(test_roundtrip),
+		TEST(test_secret_frames),
 		TEST(test_every_type),
 		TEST(test_put_encoding),
 		TEST(test_one_byte_at_a_time),
