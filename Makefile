@@ -78,17 +78,15 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
 		   common/process.c common/mqtt.c common/settings.c \
 		   common/conf.c common/aclmatch.c common/text.c \
-		   common/passwd.c common/scram.c \
+		   common/passwd.c common/scram.c common/acl.c \
 		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
 		   brokerd/control.c brokerd/conn.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
-		   brokerd/route.c brokerd/packet.c \
+		   brokerd/route.c brokerd/packet.c brokerd/authfile.c \
 		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
-# authd's modules without main(), for authd and the tests.
-AUTHLIB_SRCS	 = authd/acl.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
@@ -100,7 +98,6 @@ BROKERD_OBJS	 = $(call obj,$(BROKERD_SRCS)) $(BUILD)/obj/gen/parse.o
 LIBCOMMON	 = $(BUILD)/libcommon.a
 # Everything of brokerd but main(), for the unit tests to link against.
 LIBBROKERD	 = $(BUILD)/libbrokerd.a
-LIBAUTHD	 = $(BUILD)/libauthd.a
 
 PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/authd \
@@ -147,13 +144,10 @@ $(LIBBROKERD): $(filter-out $(BUILD)/obj/brokerd/brokerd.o,$(BROKERD_OBJS))
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(LIBAUTHD): $(call obj,$(AUTHLIB_SRCS))
-	rm -f $@
-	$(AR) rcs $@ $^
-
 $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS) \
+	    $(AUTH_LIBS)
 
 $(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -161,7 +155,7 @@ $(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
 
 $(BUILD)/libexec/brokerd/authd: $(call obj,$(AUTHD_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
 $(BUILD)/libexec/brokerd/storaged: $(call obj,$(STORAGED_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -182,7 +176,7 @@ $(BUILD)/obj/storaged/%.o: INC = -Icommon -Iipc -Istoraged
 $(BUILD)/obj/tlsproxy/%.o: INC = -Icommon -Iipc -Itlsproxy
 $(BUILD)/obj/brokerctl/%.o: INC = -Icommon -Iipc -Ibrokerctl
 
-ALL_SRCS	 = $(COMMON_SRCS) $(BROKERD_SRCS) $(AUTHD_SRCS) $(AUTHLIB_SRCS) \
+ALL_SRCS	 = $(COMMON_SRCS) $(BROKERD_SRCS) $(AUTHD_SRCS) \
 		   $(STORAGED_SRCS) $(TLSPROXY_SRCS) $(BROKERCTL_SRCS)
 -include $(wildcard $(patsubst %.o,%.d,$(call obj,$(ALL_SRCS))) \
     $(BUILD)/obj/gen/parse.d $(BUILD)/tests/*.d $(BUILD)/fuzzobj/*/*.d \
@@ -195,10 +189,10 @@ UNIT_TESTS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 		   $(wildcard tests/unit/test_*.c))
 UNIT_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBAUTHD) $(LIBCOMMON)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBBROKERD) $(LIBAUTHD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS) \
+	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS) \
 	    $(AUTH_LIBS)
 
 deps:
@@ -240,7 +234,7 @@ FUZZ_CC		?= clang
 FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined -DFUZZING
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
-		   $(BROKERD_SRCS)) $(AUTHLIB_SRCS) $(BUILD)/gen/parse.c
+		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a

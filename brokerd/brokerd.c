@@ -73,6 +73,7 @@ main(int argc, char *argv[])
 {
 	char			 self[PATH_MAX];
 	struct rlimit		 rl;
+	struct authfile_list	 files;
 	const char		*role = NULL, *argv0 = argv[0];
 	int			 ch, debug = 0, noaction = 0, fd;
 
@@ -117,6 +118,8 @@ main(int argc, char *argv[])
 	log_init(1, LOG_DAEMON);
 	log_setverbose(verbose_flag);
 	if ((brokerd_conf = parse_config(conffile)) == NULL)
+		exit(1);
+	if (authfile_load(brokerd_conf, &files) == -1)
 		exit(1);
 	if (noaction) {
 		if (verbose_flag)
@@ -165,7 +168,7 @@ main(int argc, char *argv[])
 	proc_configure(brokerd_conf, parent_verbosity(brokerd_conf));
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
 	ipc_send(procs[PROC_ENGINE].chan, IPC_CONTROL, 0, fd);
 	proc_broadcast(IPC_CONF_END);
@@ -400,10 +403,16 @@ static int
 parent_reload(char *msg, size_t size)
 {
 	struct brokerd_conf	*new;
+	struct authfile_list	 files;
 	int			 verbose, fixed;
 
 	log_info("reloading %s", conffile);
-	if ((new = parse_config(conffile)) == NULL) {
+	if ((new = parse_config(conffile)) == NULL ||
+	    authfile_load(new, &files) == -1) {
+		if (new != NULL) {
+			authfile_free(&files);
+			config_free(new);
+		}
 		log_warnx("%s: reload failed; keeping the running "
 		    "configuration", conffile);
 		if (msg != NULL)
@@ -418,7 +427,7 @@ parent_reload(char *msg, size_t size)
 	log_setverbose(verbose);
 	proc_broadcast_verbose(verbose);
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
 	log_info("configuration reloaded");
 	if (msg != NULL)
 		snprintf(msg, size, "configuration reloaded%s", fixed ?

@@ -988,6 +988,7 @@ conn_close(struct conn *c, const char *why)
 	close(c->fd);
 	evtimer_del(&c->timer);
 	freezero(c->pending, c->pending_len);
+	free(c->assigned);
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);

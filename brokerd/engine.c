@@ -179,7 +179,11 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	conn_addr(c, addr, sizeof(addr));
 	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
 	ipc_put_uint(a, c->l->id);
-	ipc_put_strn(a, (const char *)cn->client_id.p, cn->client_id.len);
+	if (c->assigned != NULL)
+		ipc_put_str(a, c->assigned);
+	else
+		ipc_put_strn(a, (const char *)cn->client_id.p,
+		    cn->client_id.len);
 	ipc_put_bool(a, cn->has_username);
 	ipc_put_strn(a, (const char *)cn->username.p, cn->username.len);
 	ipc_put_bool(a, cn->has_password);
@@ -224,6 +228,10 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "wills", s->wills);
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
+	control_stat(chan, "acl.publish_denied", s->acl_publish);
+	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
+	control_stat(chan, "acl.read_denied", s->acl_read);
+	control_stat(chan, "acl.will_denied", s->acl_will);
 	control_stat(chan, "control.connections", s->ctl_conns);
 }
 
@@ -286,7 +294,10 @@ static void
 engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct conn	*c;
+	struct rights	*r = NULL;
+	const void	*acl;
 	uint64_t	 reason;
+	size_t		 len;
 	int		 allow;
 
 	(void)chan;
@@ -294,14 +305,19 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	case IPC_AUTH_VERDICT:
 		allow = ipc_get_bool(msg, 0);
 		reason = ipc_get_uint(msg, 1);
-		if (ipc_get_obj(msg, 2)->via.array.size != 0)
-			fatalx("IPC_AUTH_VERDICT: an ACL before ACLs exist");
+		acl = ipc_get_bin(msg, 2, &len);
+		/* Checked even if the client has gone. */
+		if (allow && len > 0)
+			r = rights_new(acl, len);
 		/* A refusal has a reason code of a refusal. */
 		if (!allow && (reason < 0x80 || reason > 0xff))
 			reason = RC_NOT_AUTHORIZED;
 		/* The client may have gone while authd thought. */
 		if ((c = conn_by_id(msg->hdr.id)) != NULL)
-			client_verdict(c, allow, allow ? RC_SUCCESS : reason);
+			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
+			    r);
+		else
+			rights_unref(r);
 		break;
 	default:
 		fatalx("unexpected %s from authd",

@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "aclmatch.h"
 #include "buf.h"
 #include "conf.h"
 #include "event.h"
@@ -147,6 +148,7 @@ struct conn {
 	struct session		*sess;
 	uint8_t			*pending;	/* CONNECT, for authd */
 	uint32_t		 pending_len;
+	char			*assigned;	/* client id given, for authd */
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
@@ -227,8 +229,29 @@ struct session {
 	uint64_t		 mark;		/* routing scratch */
 	uint32_t		 slot;
 	uint64_t		 drops;
+	struct rights		*rights;	/* NULL: no ACL */
 };
 RB_HEAD(session_tree, session);
+
+/*
+ * What a client may do: its compiled ACL (aclmatch.h) as authd sent it,
+ * shared by reference.  A session without one may do anything (its
+ * listener has no ACL file); one with an ACL without rules, nothing.
+ */
+struct rights {
+	uint32_t		 refs;
+	size_t			 len;
+	struct aclmatch		 m;
+	uint8_t			 data[];
+};
+
+static inline int
+rights_topic(const struct rights *r, const uint8_t *topic, size_t len,
+    int access)
+{
+	return r == NULL || aclmatch_topic(&r->m, (const char *)topic, len,
+	    access);
+}
 
 struct tnode;
 struct sgroup;
@@ -327,6 +350,10 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 acl_publish;	/* PUBLISH denied */
+	uint64_t		 acl_subscribe;	/* filters refused */
+	uint64_t		 acl_read;	/* deliveries not made */
+	uint64_t		 acl_will;	/* wills not published */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -368,7 +395,7 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
-void		 client_verdict(struct conn *, int, uint8_t);
+void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int);
 void		 client_retry_held(void);
@@ -397,6 +424,9 @@ int		 session_rel_del(struct session *, uint16_t);
 void		 session_set_will(struct session *, struct msg *, uint8_t,
 		    uint8_t, uint32_t);
 void		 session_publish_will(struct session *);
+struct rights	*rights_new(const void *, size_t);
+void		 rights_unref(struct rights *);
+void		 session_set_rights(struct session *, struct rights *);
 
 /* msg.c */
 struct msg	*msg_new(const struct pub *);

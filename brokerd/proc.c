@@ -172,6 +172,9 @@ proc_spawn(const char *self, int debug)
 		procs[i].chan = ipc_chan_new(sv[0], proc_names[i],
 		    IPC_PARENT_MAXLEN, 0, proc_dispatch, proc_closed,
 		    &procs[i]);
+		/* authd gets the password files on this channel. */
+		if (i == PROC_AUTHD)
+			ipc_chan_secret(procs[i].chan);
 		log_debug("started %s, pid %d", proc_names[i], (int)pid);
 	}
 }

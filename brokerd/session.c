@@ -263,6 +263,7 @@ session_free(struct session *s)
 {
 	session_room = 1;
 	session_clear(s);
+	rights_unref(s->rights);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
 	engine_stats.sessions--;
@@ -584,6 +585,15 @@ session_publish_will(struct session *s)
 	if (s->will == NULL)
 		return;
 	pub_from_msg(&p, s->will);
+	/* The client may no longer have the right to publish there. */
+	if (!rights_topic(s->rights, p.topic, p.topic_len, ACLM_WRITE)) {
+		engine_stats.acl_will++;
+		msg_unref(p.msg);
+		msg_unref(s->will);
+		s->will = NULL;
+		s->will_at = 0;
+		return;
+	}
 	p.origin = 0;
 	if (s->will_expiry != 0)
 		p.expires = ev_now() + (uint64_t)s->will_expiry * 1000;
@@ -595,6 +605,41 @@ session_publish_will(struct session *s)
 	s->will = NULL;
 	s->will_at = 0;
 	engine_stats.wills++;
+}
+
+/*
+ * A compiled ACL from authd, checked (a peer daemon that sends a bad one
+ * has broken the protocol) and kept once however many sessions share it.
+ */
+struct rights *
+rights_new(const void *data, size_t len)
+{
+	struct rights	*r;
+	const char	*why;
+
+	if ((r = malloc(sizeof(*r) + len)) == NULL)
+		fatal(NULL);
+	memcpy(r->data, data, len);
+	r->len = len;
+	r->refs = 1;
+	if (aclmatch_decode(&r->m, r->data, len, &why) == -1)
+		fatalx("a compiled ACL from authd: %s", why);
+	return r;
+}
+
+void
+rights_unref(struct rights *r)
+{
+	if (r != NULL && --r->refs == 0)
+		free(r);
+}
+
+/* The session's rights from now on (the reference is the session's). */
+void
+session_set_rights(struct session *s, struct rights *r)
+{
+	rights_unref(s->rights);
+	s->rights = r;
 }
 
 /* A connection takes the session: a pending will of the last one goes. */

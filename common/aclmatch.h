@@ -67,7 +67,7 @@
 #define ACLM_NONE	UINT32_MAX
 #define ACLM_MAX_DEPTH	1024		/* levels of a rule's filter */
 #define ACLM_MAX_STATES	(1U << 18)
-#define ACLM_MAX_LEN	(8U << 20)	/* bytes of the flat form */
+#define ACLM_MAX_LEN	(1000U << 10)	/* bytes: fits an IPC frame */
 
 struct aclm_rule {
 	const char	*filter;

@@ -352,7 +352,8 @@ settings_check(const struct setting *tab, size_t n, const void *base,
 			if (memchr(str, '\0', s->size) == NULL ||
 			    (s->kind == SK_WORD && !word_ok(str, s->min,
 			    s->size)) ||
-			    (s->kind == SK_PATH && str[0] != '/'))
+			    (s->kind == SK_PATH && str[0] != '/' &&
+			    !(str[0] == '\0' && s->sdef[0] == '\0')))
 				goto bad;
 			continue;
 		}

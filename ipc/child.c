@@ -158,6 +158,9 @@ child_init(enum proc_type self, ipc_dispatch_fn dispatch)
 	log_procinit(proc_names[self]);
 	child.parent = ipc_chan_new(CHILD_PARENT_FD, "parent",
 	    IPC_PARENT_MAXLEN, 1, dispatch, child_parent_closed, NULL);
+	/* authd gets the password files from the parent. */
+	if (self == PROC_AUTHD)
+		ipc_chan_secret(child.parent);
 	log_setsink(child_log_sink, child_log_flush);
 
 	/* The parent decides when the service stops. */

@@ -31,8 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "aclmatch.h"
-#include "authd.h"
 #include "../unit/aclref.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);

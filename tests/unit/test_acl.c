@@ -37,8 +37,8 @@
 
 #include <cmocka.h>
 
+#include "acl.h"
 #include "aclmatch.h"
-#include "authd.h"
 #include "aclref.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))

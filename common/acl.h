@@ -14,8 +14,8 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
-#ifndef BROKERD_AUTHD_H
-#define BROKERD_AUTHD_H
+#ifndef BROKERD_ACL_H
+#define BROKERD_ACL_H
 
 #include <sys/types.h>
 
@@ -23,13 +23,11 @@
 #include <stdint.h>
 
 /*
- * authd's modules.  The file parsers (here and in common/: passwd.h,
- * scram.h) take a file's contents from memory (authd has no file
- * system; the parent reads the files) and either accept all of it or
- * refuse it with "name:line: why" in err.
+ * Mosquitto's acl_file, with groups (acl.c): parsed from memory, accepted
+ * whole or refused with "name:line: why", and compiled for one client
+ * into the flat form of aclmatch.h.
  */
 
-/* acl.c: Mosquitto's acl_file, with groups. */
 struct aclfile;
 
 struct aclfile	*acl_parse(const char *, const char *, size_t, char *,
@@ -40,4 +38,4 @@ int		 acl_compile(const struct aclfile *, const char *, size_t,
 		    const char *, size_t, uint8_t **, size_t *,
 		    const char **);
 
-#endif /* BROKERD_AUTHD_H */
+#endif /* BROKERD_ACL_H */

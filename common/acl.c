@@ -61,8 +61,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "aclmatch.h"
-#include "authd.h"
 #include "mqtt.h"
 #include "text.h"
 #include "compat.h"
