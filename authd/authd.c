@@ -23,10 +23,20 @@
  * until then the old set answers.  The engine asks about each CONNECT and
  * gets a verdict and, for a listener with an ACL file, the client's
  * compiled ACL.  Passwords arrive on a channel whose buffers are wiped.
+ *
+ * authd remembers each identity it has let in (client id, listener, user
+ * name as the engine sent them), with digests of the password entry and
+ * of the compiled ACL it went by, until the engine says the identity has
+ * ended (IPC_AUTH_END).  At a commit it judges each one again: an
+ * identity whose listener, user or password is gone or changed, or that
+ * is anonymous where anonymous clients no longer are, is told it is out
+ * (IPC_AUTH_RIGHTS, with rights that deny everything); one whose ACL
+ * changed gets the new one.
  */
 
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/tree.h>
 
 #include <limits.h>
 #include <stdint.h>
@@ -35,12 +45,19 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "acl.h"
+#include "aclmatch.h"
 #include "child.h"
 #include "conf.h"
 #include "log.h"
 #include "mqtt.h"
 #include "passwd.h"
+#include "text.h"
+#include "compat.h"
+
+#define DIGEST_LEN	32
 
 /* A file of one configuration, parsed at its commit. */
 struct auth_file {
@@ -71,6 +88,40 @@ struct auth_conf {
 
 static struct auth_conf	*running, *pending;
 
+/* An identity authd has let in, until the engine says it ended. */
+struct auth_ident {
+	RB_ENTRY(auth_ident)	 entry;
+	char			*cid;
+	size_t			 clen;
+	uint32_t		 lid;
+	int			 has_user;
+	char			*user;
+	size_t			 ulen;
+	int			 verified;	/* by a password */
+	uint8_t			 pw[DIGEST_LEN];	/* of its entry */
+	int			 has_acl;
+	uint8_t			 acl[DIGEST_LEN];	/* of its ACL */
+};
+
+static int
+auth_ident_cmp(struct auth_ident *a, struct auth_ident *b)
+{
+	int	 c;
+
+	if (a->lid != b->lid)
+		return a->lid < b->lid ? -1 : 1;
+	if ((c = bytes_cmp(a->cid, a->clen, b->cid, b->clen)) != 0)
+		return c;
+	if (a->has_user != b->has_user)
+		return a->has_user - b->has_user;
+	return bytes_cmp(a->user, a->ulen, b->user, b->ulen);
+}
+
+RB_HEAD(auth_idents, auth_ident);
+RB_GENERATE_STATIC(auth_idents, auth_ident, entry, auth_ident_cmp);
+
+static struct auth_idents	 idents = RB_INITIALIZER(&idents);
+
 static void	authd_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	authd_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
 static struct auth_conf *authd_pending(void);
@@ -80,6 +131,8 @@ static void	authd_listener(uint32_t, const char *,
 static void	authd_commit(void);
 static void	authd_conf_free(struct auth_conf *);
 static void	authd_connect(struct ipc_chan *, struct ipc_msg *);
+static void	authd_end(struct ipc_msg *);
+static void	authd_rejudge(void);
 
 static const ipc_dispatch_fn authd_peers[PROC_MAX] = {
 	[PROC_ENGINE] = authd_dispatch_engine,
@@ -232,6 +285,7 @@ authd_commit(void)
 	authd_conf_free(running);
 	running = ac;
 	pending = NULL;
+	authd_rejudge();
 }
 
 static void
@@ -300,6 +354,177 @@ authd_identify(const struct auth_listener *l, int has_user, const char *user,
 	return 0;
 }
 
+static void
+digest(const void *p, size_t len, uint8_t *out)
+{
+	unsigned int	 n;
+
+	if (EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) != 1 ||
+	    n != DIGEST_LEN)
+		fatalx("%s: EVP_Digest", __func__);
+}
+
+static struct auth_ident *
+authd_find_ident(const char *cid, size_t clen, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
+{
+	struct auth_ident	 key;
+
+	memset(&key, 0, sizeof(key));
+	key.cid = (char *)(uintptr_t)cid;
+	key.clen = clen;
+	key.lid = lid;
+	key.has_user = has_user != 0;
+	key.user = (char *)(uintptr_t)(has_user ? user : "");
+	key.ulen = has_user ? ulen : 0;
+	return RB_FIND(auth_idents, &idents, &key);
+}
+
+static char *
+dup_bytes(const char *s, size_t len)
+{
+	char	*p;
+
+	if ((p = malloc(len + 1)) == NULL)
+		fatal(NULL);
+	if (len > 0)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	return p;
+}
+
+/* An identity let in, and what it was judged by. */
+static void
+authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
+    const char *user, size_t ulen, const struct pw_hash *h,
+    const uint8_t *acl, size_t acllen)
+{
+	struct auth_ident	*e;
+
+	if (!has_user)
+		ulen = 0;
+	if ((e = authd_find_ident(cid, clen, lid, has_user, user, ulen)) ==
+	    NULL) {
+		if ((e = calloc(1, sizeof(*e))) == NULL)
+			fatal(NULL);
+		e->cid = dup_bytes(cid, clen);
+		e->clen = clen;
+		e->lid = lid;
+		e->has_user = has_user != 0;
+		e->user = dup_bytes(has_user ? user : "", ulen);
+		e->ulen = ulen;
+		RB_INSERT(auth_idents, &idents, e);
+	}
+	e->verified = h != NULL;
+	if (h != NULL)
+		digest(h, sizeof(*h), e->pw);
+	e->has_acl = acllen > 0;
+	if (acllen > 0)
+		digest(acl, acllen, e->acl);
+}
+
+static void
+authd_forget(struct auth_ident *e)
+{
+	RB_REMOVE(auth_idents, &idents, e);
+	free(e->cid);
+	free(e->user);
+	freezero(e, sizeof(*e));
+}
+
+/* IPC_AUTH_END: the engine has no session of that identity any more. */
+static void
+authd_end(struct ipc_msg *msg)
+{
+	struct auth_ident	*e;
+	const char		*cid, *user;
+	size_t			 clen, ulen;
+
+	cid = ipc_get_str(msg, 0, &clen);
+	user = ipc_get_str(msg, 3, &ulen);
+	if ((e = authd_find_ident(cid, clen, ipc_get_uint(msg, 1),
+	    ipc_get_bool(msg, 2), user, ulen)) != NULL)
+		authd_forget(e);
+}
+
+static void
+authd_send_rights(const struct auth_ident *e, int stays, const uint8_t *acl,
+    size_t acllen)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, IPC_AUTH_RIGHTS, 0, 6);
+	ipc_put_strn(chan, e->cid, e->clen);
+	ipc_put_uint(chan, e->lid);
+	ipc_put_bool(chan, e->has_user);
+	ipc_put_strn(chan, e->user, e->ulen);
+	ipc_put_bool(chan, stays);
+	ipc_put_bin(chan, acl != NULL ? acl : (const uint8_t *)"", acllen);
+	ipc_end(chan, -1);
+}
+
+/*
+ * After a commit: every identity let in is judged again by the new files;
+ * the engine hears of those that are out and of every ACL that changed.
+ */
+static void
+authd_rejudge(void)
+{
+	struct auth_ident	*e, *next;
+	struct auth_listener	*l;
+	const struct pw_hash	*h;
+	const char		*who, *why;
+	uint8_t			*acl, d[DIGEST_LEN];
+	size_t			 acllen;
+	int			 stays, out = 0, changed = 0;
+
+	RB_FOREACH_SAFE(e, auth_idents, &idents, next) {
+		acl = NULL;
+		acllen = 0;
+		who = NULL;
+		stays = (l = authd_find_listener(e->lid)) != NULL;
+		if (stays && e->has_user && l->pw != NULL) {
+			h = passwd_lookup(l->pw->pw, e->user, e->ulen);
+			if (h != NULL)
+				digest(h, sizeof(*h), d);
+			if (h == NULL || !e->verified ||
+			    memcmp(d, e->pw, DIGEST_LEN) != 0)
+				stays = 0;
+			who = e->user;
+		} else if (stays && !l->o.anonymous)
+			stays = 0;
+		if (stays && l->acl != NULL && acl_compile(l->acl->acl, who,
+		    e->ulen, e->cid, e->clen, &acl, &acllen, &why) == -1) {
+			log_warnx("client %s: its ACL: %s", e->cid, why);
+			stays = 0;
+		}
+		if (!stays) {
+			free(acl);
+			if (aclmatch_build(NULL, 0, &acl, &acllen, &why) == -1)
+				fatalx("an ACL that denies all: %s", why);
+			authd_send_rights(e, 0, acl, acllen);
+			authd_forget(e);
+			out++;
+		} else {
+			if (acllen > 0)
+				digest(acl, acllen, d);
+			if ((acllen > 0) != e->has_acl || (acllen > 0 &&
+			    memcmp(d, e->acl, DIGEST_LEN) != 0)) {
+				authd_send_rights(e, 1, acl, acllen);
+				e->has_acl = acllen > 0;
+				memcpy(e->acl, d, DIGEST_LEN);
+				changed++;
+			}
+		}
+		free(acl);
+	}
+	if (out > 0 || changed > 0)
+		log_info("reload: %d clients no longer allowed, %d with new "
+		    "rights", out, changed);
+}
+
 /*
  * IPC_AUTH_CONNECT: may this client connect, and what may it do?  The
  * password is read where the frame holds it, in the channel's buffer,
@@ -331,6 +556,10 @@ authd_connect(struct ipc_chan *chan, struct ipc_msg *msg)
 			reason = RC_SUCCESS;
 		}
 	}
+	if (allow)
+		authd_remember(cid, clen, l->id, ipc_get_bool(msg, 2), user,
+		    ulen, who != NULL ? passwd_lookup(l->pw->pw, user, ulen) :
+		    NULL, acl, acllen);
 	if (why != NULL)
 		log_debug("client %.*s refused: %s", (int)clen, cid, why);
 	ipc_begin(chan, IPC_AUTH_VERDICT, msg->hdr.id, 3);
@@ -347,6 +576,9 @@ authd_dispatch_engine(struct ipc_chan *chan, struct ipc_msg *msg)
 	switch (msg->hdr.type) {
 	case IPC_AUTH_CONNECT:
 		authd_connect(chan, msg);
+		break;
+	case IPC_AUTH_END:
+		authd_end(msg);
 		break;
 	default:
 		fatalx("unexpected %s from the engine",

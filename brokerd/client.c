@@ -246,6 +246,16 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (cn.client_id.len == 0 && (c->assigned = client_assign_id()) ==
 	    NULL)
 		fatal(NULL);
+	/* Who authd is asked about, should the client go before it answers. */
+	if ((c->auth_id = c->assigned != NULL ? strdup(c->assigned) :
+	    strndup((const char *)cn.client_id.p, cn.client_id.len)) == NULL)
+		fatal(NULL);
+	if (cn.has_username) {
+		if ((c->auth_user = malloc(cn.username.len + 1)) == NULL)
+			fatal(NULL);
+		memcpy(c->auth_user, cn.username.p, cn.username.len);
+		c->auth_ulen = cn.username.len;
+	}
 	c->state = CONN_AUTH;
 	conn_update(c);
 	engine_auth_request(c, &cn);
@@ -469,6 +479,8 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	s = client_session(id, &cn, &present);
 	free(id);
 	session_set_rights(s, r);
+	session_set_identity(s, c->l->id, cn.has_username,
+	    (const char *)cn.username.p, cn.username.len);
 
 	if (cn.version == MQTT_V5)
 		expiry = PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) ?
@@ -496,12 +508,60 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	conn_resume(c);
 }
 
+/*
+ * A connection went while authd decided: if authd lets it in, it will
+ * remember an identity no session has, unless a session has it already.
+ */
+static void
+client_auth_abandoned(struct conn *c)
+{
+	struct session	*s;
+	int		 has_user = c->auth_user != NULL;
+
+	if (c->auth_id == NULL)
+		return;
+	s = session_find(c->auth_id);
+	if (s == NULL || !session_identity_is(s, c->l->id, has_user,
+	    c->auth_user, c->auth_ulen))
+		engine_auth_end(c->auth_id, c->l->id, has_user, c->auth_user,
+		    c->auth_ulen);
+}
+
+/*
+ * After a reload, authd's new rights for a session's identity; if it is
+ * no longer allowed, a connected client goes (MQTT 5: DISCONNECT 0x87).
+ */
+void
+client_rights(const char *id, uint32_t lid, int has_user, const char *user,
+    size_t ulen, int stays, struct rights *r)
+{
+	struct session	*s;
+	struct conn	*c;
+
+	if ((s = session_find(id)) == NULL ||
+	    !session_identity_is(s, lid, has_user, user, ulen)) {
+		rights_unref(r);
+		return;
+	}
+	session_set_rights(s, r);
+	if (stays || (c = s->conn) == NULL)
+		return;
+	engine_stats.auth_revoked++;
+	conn_log(c, LOG_NOTICE, "no longer allowed: disconnected");
+	if (packet_disconnect(c, RC_NOT_AUTHORIZED) == 0)
+		conn_linger(c);
+	else
+		conn_close(c, NULL);
+}
+
 /* The connection went away: its session goes on without it, or ends. */
 void
 client_gone(struct conn *c, int graceful)
 {
 	struct session	*s = c->sess;
 
+	if (c->state == CONN_AUTH)
+		client_auth_abandoned(c);
 	if (s == NULL)
 		return;
 	c->sess = NULL;

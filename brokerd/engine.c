@@ -193,6 +193,21 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	ipc_end(a, -1);
 }
 
+/* A session's identity has ended, or a CONNECT went before its verdict. */
+void
+engine_auth_end(const char *id, uint32_t lid, int has_user, const char *user,
+    size_t ulen)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_END, 0, 4);
+	ipc_put_str(a, id);
+	ipc_put_uint(a, lid);
+	ipc_put_bool(a, has_user);
+	ipc_put_strn(a, has_user ? user : "", has_user ? ulen : 0);
+	ipc_end(a, -1);
+}
+
 /* brokerctl show stats */
 void
 engine_show_stats(struct ipc_chan *chan)
@@ -232,6 +247,7 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
 	control_stat(chan, "acl.read_denied", s->acl_read);
 	control_stat(chan, "acl.will_denied", s->acl_will);
+	control_stat(chan, "auth.revoked", s->auth_revoked);
 	control_stat(chan, "control.connections", s->ctl_conns);
 }
 
@@ -296,8 +312,10 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	struct conn	*c;
 	struct rights	*r = NULL;
 	const void	*acl;
+	const char	*id, *user;
+	char		*cid;
 	uint64_t	 reason;
-	size_t		 len;
+	size_t		 len, idlen, ulen;
 	int		 allow;
 
 	(void)chan;
@@ -318,6 +336,18 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 			    r);
 		else
 			rights_unref(r);
+		break;
+	case IPC_AUTH_RIGHTS:
+		id = ipc_get_str(msg, 0, &idlen);
+		user = ipc_get_str(msg, 3, &ulen);
+		acl = ipc_get_bin(msg, 5, &len);
+		if (idlen == 0 || memchr(id, '\0', idlen) != NULL ||
+		    (cid = strndup(id, idlen)) == NULL)
+			fatalx("bad IPC_AUTH_RIGHTS");
+		r = len > 0 ? rights_new(acl, len) : NULL;
+		client_rights(cid, ipc_get_uint(msg, 1), ipc_get_bool(msg, 2),
+		    user, ulen, ipc_get_bool(msg, 4), r);
+		free(cid);
 		break;
 	default:
 		fatalx("unexpected %s from authd",

@@ -149,6 +149,9 @@ struct conn {
 	uint8_t			*pending;	/* CONNECT, for authd */
 	uint32_t		 pending_len;
 	char			*assigned;	/* client id given, for authd */
+	char			*auth_id;	/* what authd was asked about */
+	char			*auth_user;	/* NULL: no user name */
+	size_t			 auth_ulen;
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
@@ -230,6 +233,12 @@ struct session {
 	uint32_t		 slot;
 	uint64_t		 drops;
 	struct rights		*rights;	/* NULL: no ACL */
+	/* Who authd let in, as the engine asked: for IPC_AUTH_END/RIGHTS. */
+	int			 identified;
+	uint32_t		 lid;
+	int			 has_user;
+	char			*user;
+	size_t			 ulen;
 };
 RB_HEAD(session_tree, session);
 
@@ -354,6 +363,7 @@ struct engine_stats {
 	uint64_t		 acl_subscribe;	/* filters refused */
 	uint64_t		 acl_read;	/* deliveries not made */
 	uint64_t		 acl_will;	/* wills not published */
+	uint64_t		 auth_revoked;	/* disconnected at a reload */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -363,6 +373,8 @@ __dead void	 engine_main(int);
 void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 void		 engine_turn_end(void);
 void		 engine_show_stats(struct ipc_chan *);
+void		 engine_auth_end(const char *, uint32_t, int, const char *,
+		    size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
 
@@ -396,6 +408,8 @@ size_t		 conn_drain(struct conn *);
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
+void		 client_rights(const char *, uint32_t, int, const char *,
+		    size_t, int, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int);
 void		 client_retry_held(void);
@@ -427,6 +441,10 @@ void		 session_publish_will(struct session *);
 struct rights	*rights_new(const void *, size_t);
 void		 rights_unref(struct rights *);
 void		 session_set_rights(struct session *, struct rights *);
+int		 session_identity_is(const struct session *, uint32_t, int,
+		    const char *, size_t);
+void		 session_set_identity(struct session *, uint32_t, int,
+		    const char *, size_t);
 
 /* msg.c */
 struct msg	*msg_new(const struct pub *);

@@ -264,6 +264,9 @@ session_free(struct session *s)
 	session_room = 1;
 	session_clear(s);
 	rights_unref(s->rights);
+	if (s->identified)
+		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+	free(s->user);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
 	engine_stats.sessions--;
@@ -640,6 +643,40 @@ session_set_rights(struct session *s, struct rights *r)
 {
 	rights_unref(s->rights);
 	s->rights = r;
+}
+
+int
+session_identity_is(const struct session *s, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
+{
+	return s->identified && s->lid == lid && s->has_user == has_user &&
+	    (!has_user || (s->ulen == ulen && memcmp(s->user, user,
+	    ulen) == 0));
+}
+
+/*
+ * Who the session is now, as authd was asked; authd hears of the identity
+ * it replaces, so that it forgets it.
+ */
+void
+session_set_identity(struct session *s, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
+{
+	if (session_identity_is(s, lid, has_user, user, ulen))
+		return;
+	if (s->identified)
+		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+	free(s->user);
+	s->user = NULL;
+	s->ulen = 0;
+	if (has_user && (s->user = malloc(ulen > 0 ? ulen : 1)) == NULL)
+		fatal(NULL);
+	if (has_user && ulen > 0)
+		memcpy(s->user, user, ulen);
+	s->ulen = has_user ? ulen : 0;
+	s->has_user = has_user;
+	s->lid = lid;
+	s->identified = 1;
 }
 
 /* A connection takes the session: a pending will of the last one goes. */

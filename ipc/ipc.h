@@ -82,6 +82,15 @@ struct ipc_hdr {
 	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
 	 * listener has no ACL file) */					\
 	X(IPC_AUTH_VERDICT,	"tub",		0)			\
+	/* engine -> authd: a session of this identity has ended, or a	\
+	 * CONNECT went before its verdict: client id, listener id,	\
+	 * has user name, user name (as in IPC_AUTH_CONNECT) */		\
+	X(IPC_AUTH_END,		"suts",		0)			\
+	/* authd -> engine, after a reload: the identity's new rights:	\
+	 * client id, listener id, has user name, user name, still	\
+	 * allowed (if not: disconnect), compiled ACL (as in the	\
+	 * verdict) */							\
+	X(IPC_AUTH_RIGHTS,	"sutstb",	0)			\
 	/* parent -> engine: the control socket */			\
 	X(IPC_CONTROL,		"",		IPC_FD)			\
 	/* parent -> child: all set-up has been sent */		\

@@ -335,3 +335,54 @@ def test_no_hash_in_engine_memory():
     # The scan is no false negative: it finds a copy that is there.
     check(memory_holds(os.getpid(), hashes[0].encode()),
           "the scan finds a known copy")
+
+
+def test_reload_pushes_rights():
+    """A reload reaches connected clients: new ACLs at once, and those
+    whose credentials are gone are disconnected (MQTT 5: 0x87)."""
+    b = auth_broker().start()
+    a, _ = rawc(b, "a1", 5, "alice", USERS["alice"])
+    a.send(raw.subscribe(1, [("public/#", 0)], version=5))
+    a.expect(9)
+    bob5, _ = rawc(b, "b5", 5, "bob", USERS["bob"])
+    bob4, _ = rawc(b, "b4", 4, "bob", USERS["bob"])
+    adm, _ = rawc(b, "adm", 5, "admin", USERS["admin"])
+    adm.send(raw.publish("public/1", "before", version=5))
+    first, body = a.expect(3)
+    check(raw.parse_publish(first, body, 5)[1] == b"before", "before")
+
+    # alice loses public/ and gains secret/; bob leaves the file.
+    write_private(os.path.join(b.dir, "acl"), ACL.replace(
+        "user alice\ntopic readwrite alice/#\ntopic read public/#\n",
+        "user alice\ntopic readwrite alice/#\ntopic read secret/#\n"))
+    pw = os.path.join(b.dir, "passwd")
+    r = subprocess.run([binary("brokerctl"), "passwd", "-D", pw, "bob"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, r.stderr)
+    b.ctl("reload")
+    # bob goes: DISCONNECT 0x87 for MQTT 5, closed for 3.1.1.
+    first, body = bob5.expect(14)
+    check(body[:1] == b"\x87", "DISCONNECT %r" % body)
+    check(bob5.closed(), "bob (5) closed")
+    check(bob4.closed(), "bob (3.1.1) closed")
+    wait_for(lambda: b.stat("auth.revoked") == 2, 10, "2 revoked")
+    # alice's subscription stays but brings nothing she may not read.
+    adm.send(raw.publish("public/2", "after", version=5))
+    adm.send(raw.publish("secret/x", "now yours", version=5))
+    a.send(raw.subscribe(2, [("secret/#", 0)], version=5))
+    got = []
+    while True:
+        p = a.read(timeout=1)
+        if p is None:
+            break
+        if p[0] >> 4 == 3:
+            got.append(raw.parse_publish(p[0], p[1], 5)[1])
+        elif p[0] >> 4 == 9:
+            check(list(p[1][3:]) == [0], "SUBACK %r" % p[1])
+    check(b"after" not in got, "public/2 not delivered: %r" % got)
+    adm.send(raw.publish("secret/y", "yes", version=5))
+    first, body = a.expect(3)
+    check(raw.parse_publish(first, body, 5)[1] == b"yes", "secret/y")
+    # And alice is still connected.
+    a.send(raw.PINGREQ)
+    a.expect(13)
