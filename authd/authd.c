@@ -32,6 +32,12 @@
  * is anonymous where anonymous clients no longer are, is told it is out
  * (IPC_AUTH_RIGHTS, with rights that deny everything); one whose ACL
  * changed gets the new one.
+ *
+ * Verified credentials are cached for CACHE_TTL so that a client that
+ * reconnects does not cost another KDF: the cache holds only an HMAC,
+ * under a secret made at start, of the listener, the user name, the
+ * password and the digest of the password entry, never the password.
+ * A changed entry misses by itself; a commit empties the cache.
  */
 
 #include <sys/types.h>
@@ -46,11 +52,13 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "acl.h"
 #include "aclmatch.h"
 #include "child.h"
 #include "conf.h"
+#include "event.h"
 #include "log.h"
 #include "mqtt.h"
 #include "passwd.h"
@@ -58,6 +66,8 @@
 #include "compat.h"
 
 #define DIGEST_LEN	32
+#define CACHE_TTL	(5 * 60 * 1000)	/* ms a verified password is known */
+#define CACHE_MAX	65536		/* entries */
 
 /* A file of one configuration, parsed at its commit. */
 struct auth_file {
@@ -122,6 +132,29 @@ RB_GENERATE_STATIC(auth_idents, auth_ident, entry, auth_ident_cmp);
 
 static struct auth_idents	 idents = RB_INITIALIZER(&idents);
 
+/* A verified credential: an HMAC of it, until it expires. */
+struct cache_ent {
+	RB_ENTRY(cache_ent)	 entry;
+	TAILQ_ENTRY(cache_ent)	 age;		/* oldest first */
+	uint8_t			 key[DIGEST_LEN];
+	uint64_t		 expires;	/* ev_now() */
+};
+
+static int
+cache_ent_cmp(struct cache_ent *a, struct cache_ent *b)
+{
+	return memcmp(a->key, b->key, DIGEST_LEN);
+}
+
+RB_HEAD(cache_tree, cache_ent);
+RB_GENERATE_STATIC(cache_tree, cache_ent, entry, cache_ent_cmp);
+
+static struct cache_tree	 cache = RB_INITIALIZER(&cache);
+static TAILQ_HEAD(, cache_ent)	 cache_age = TAILQ_HEAD_INITIALIZER(cache_age);
+static size_t			 cache_n;
+static uint8_t			 cache_secret[DIGEST_LEN];
+static int			 cache_ready;
+
 static void	authd_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 static void	authd_dispatch_engine(struct ipc_chan *, struct ipc_msg *);
 static struct auth_conf *authd_pending(void);
@@ -133,6 +166,8 @@ static void	authd_conf_free(struct auth_conf *);
 static void	authd_connect(struct ipc_chan *, struct ipc_msg *);
 static void	authd_end(struct ipc_msg *);
 static void	authd_rejudge(void);
+static void	cache_clear(void);
+static void	digest(const void *, size_t, uint8_t *);
 
 static const ipc_dispatch_fn authd_peers[PROC_MAX] = {
 	[PROC_ENGINE] = authd_dispatch_engine,
@@ -285,6 +320,7 @@ authd_commit(void)
 	authd_conf_free(running);
 	running = ac;
 	pending = NULL;
+	cache_clear();
 	authd_rejudge();
 }
 
@@ -324,6 +360,123 @@ authd_find_listener(uint32_t id)
 	return NULL;
 }
 
+/* The cache's key for a credential; the password is wiped from memory. */
+static void
+cache_key(uint32_t lid, const char *user, size_t ulen, const char *pw,
+    size_t pwlen, const struct pw_hash *h, uint8_t *key)
+{
+	uint8_t		*buf, *p;
+	size_t		 len = 4 + 8 + ulen + 8 + pwlen + DIGEST_LEN;
+	uint64_t	 n;
+	unsigned int	 klen;
+
+	if (!cache_ready) {
+		arc4random_buf(cache_secret, sizeof(cache_secret));
+		cache_ready = 1;
+	}
+	if ((buf = malloc(len)) == NULL)
+		fatal(NULL);
+	p = buf;
+	memcpy(p, &lid, 4);
+	p += 4;
+	n = ulen;
+	memcpy(p, &n, 8);
+	p += 8;
+	if (ulen > 0)
+		memcpy(p, user, ulen);
+	p += ulen;
+	n = pwlen;
+	memcpy(p, &n, 8);
+	p += 8;
+	if (pwlen > 0)
+		memcpy(p, pw, pwlen);
+	p += pwlen;
+	digest(h, sizeof(*h), p);
+	if (HMAC(EVP_sha256(), cache_secret, sizeof(cache_secret), buf, len,
+	    key, &klen) == NULL || klen != DIGEST_LEN)
+		fatalx("%s: HMAC", __func__);
+	freezero(buf, len);
+}
+
+static void
+cache_drop(struct cache_ent *c)
+{
+	RB_REMOVE(cache_tree, &cache, c);
+	TAILQ_REMOVE(&cache_age, c, age);
+	cache_n--;
+	freezero(c, sizeof(*c));
+}
+
+/* Is this credential known good?  Expired entries go on the way. */
+static int
+cache_hit(const uint8_t *key)
+{
+	struct cache_ent	 k, *c;
+	uint64_t		 now = ev_now();
+
+	while ((c = TAILQ_FIRST(&cache_age)) != NULL && c->expires <= now)
+		cache_drop(c);
+	memcpy(k.key, key, DIGEST_LEN);
+	return RB_FIND(cache_tree, &cache, &k) != NULL;
+}
+
+static void
+cache_add(const uint8_t *key)
+{
+	struct cache_ent	*c;
+
+	if (cache_hit(key))
+		return;
+	if (cache_n >= CACHE_MAX)
+		cache_drop(TAILQ_FIRST(&cache_age));
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal(NULL);
+	memcpy(c->key, key, DIGEST_LEN);
+	c->expires = ev_now() + CACHE_TTL;
+	RB_INSERT(cache_tree, &cache, c);
+	TAILQ_INSERT_TAIL(&cache_age, c, age);
+	cache_n++;
+}
+
+static void
+cache_clear(void)
+{
+	struct cache_ent	*c;
+
+	while ((c = TAILQ_FIRST(&cache_age)) != NULL)
+		cache_drop(c);
+}
+
+/*
+ * The password of a user of the listener's file: from the cache, or one
+ * KDF (an unknown user costs one too, passwd_check()).
+ */
+static int
+authd_password(const struct auth_listener *l, const char *user, size_t ulen,
+    const char *pw, size_t pwlen)
+{
+	const struct pw_hash	*h;
+	uint8_t			 key[DIGEST_LEN];
+	int			 ok;
+
+	if ((h = passwd_lookup(l->pw->pw, user, ulen)) != NULL) {
+		cache_key(l->id, user, ulen, pw, pwlen, h, key);
+		if (cache_hit(key)) {
+			log_debug("listener %s: password of %.*s: cached",
+			    l->name, (int)ulen, user);
+			explicit_bzero(key, sizeof(key));
+			return 1;
+		}
+	}
+	ok = passwd_check(l->pw->pw, user, ulen, pw, pwlen);
+	log_debug("listener %s: password of %.*s: %s", l->name, (int)ulen,
+	    user, ok ? "verified" : "wrong");
+	if (ok && h != NULL)
+		cache_add(key);
+	explicit_bzero(key, sizeof(key));
+	return ok;
+}
+
 /*
  * Who the client is: 0 and its user name (NULL: anonymous) if it may
  * connect, or -1 and the reason code.  With a password file a user name
@@ -338,8 +491,7 @@ authd_identify(const struct auth_listener *l, int has_user, const char *user,
 {
 	*who = NULL;
 	if (has_user && l->pw != NULL) {
-		if (!has_pw || !passwd_check(l->pw->pw, user, ulen, pw,
-		    pwlen)) {
+		if (!has_pw || !authd_password(l, user, ulen, pw, pwlen)) {
 			*reason = RC_BAD_USERNAME_OR_PASSWORD;
 			return -1;
 		}

@@ -386,3 +386,22 @@ def test_reload_pushes_rights():
     # And alice is still connected.
     a.send(raw.PINGREQ)
     a.expect(13)
+
+
+def test_verified_passwords_cached():
+    """A client that reconnects costs no second KDF; a wrong password is
+    never taken from the cache; a reload empties it."""
+    b = auth_broker(acl=None).start()
+    for i in range(3):
+        _, rc = rawc(b, "c%d" % i, 4, "admin", USERS["admin"])
+        check(rc == 0, "admin %d" % i)
+    b.wait_log(r"password of admin: cached", count=2)
+    check(b.logtext().count("password of admin: verified") == 1,
+          "one KDF for three connections")
+    _, rc = rawc(b, "w", 4, "admin", USERS["admin"] + "x")
+    check(rc == 4, "a wrong password: %d" % rc)
+    b.wait_log(r"password of admin: wrong")
+    b.ctl("reload")
+    _, rc = rawc(b, "c9", 4, "admin", USERS["admin"])
+    check(rc == 0, "admin after the reload")
+    b.wait_log(r"password of admin: verified", count=2)
