@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "aclmatch.h"
+#include "text.h"
 #include "compat.h"
 
 /* Flags of a state: tier one (user) in bits 0-2, tier two in 3-5. */
@@ -92,17 +93,6 @@ put16(uint8_t *p, uint16_t v)
 	p[1] = v >> 8;
 }
 
-static int
-litcmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	 n = alen < blen ? alen : blen;
-	int	 c;
-
-	if (n > 0 && (c = memcmp(a, b, n)) != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 /* Deny, grant, then the same for patterns; nothing is denied. */
 static inline int
 decide(unsigned int acc, int access)
@@ -134,7 +124,7 @@ struct bnode {
 static int
 bnode_cmp(struct bnode *a, struct bnode *b)
 {
-	return litcmp(a->lit, a->litlen, b->lit, b->litlen);
+	return bytes_cmp(a->lit, a->litlen, b->lit, b->litlen);
 }
 
 RB_GENERATE_STATIC(bkids, bnode, entry, bnode_cmp);
@@ -169,7 +159,7 @@ struct bstr {
 static int
 bstr_cmp(struct bstr *a, struct bstr *b)
 {
-	return litcmp(a->s, a->len, b->s, b->len);
+	return bytes_cmp(a->s, a->len, b->s, b->len);
 }
 
 RB_HEAD(bstrs, bstr);
@@ -342,7 +332,7 @@ bkidcmp(const void *a, const void *b)
 	const struct bkid	*x = a, *y = b;
 	int			 c;
 
-	if ((c = litcmp(x->lit, x->len, y->lit, y->len)) != 0)
+	if ((c = bytes_cmp(x->lit, x->len, y->lit, y->len)) != 0)
 		return c;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
@@ -447,7 +437,7 @@ build_state(struct build *b, uint32_t i)
 
 	b->states[i].tfirst = b->ntrans;
 	for (a = 0; a < nk; a = z) {
-		for (z = a + 1; z < nk && litcmp(b->kids[a].lit, b->kids[a].len,
+		for (z = a + 1; z < nk && bytes_cmp(b->kids[a].lit, b->kids[a].len,
 		    b->kids[z].lit, b->kids[z].len) == 0; z++)
 			;
 		if (grow(&b->tmp, &b->captmp, z - a + np, sizeof(*b->tmp)) ==
@@ -712,7 +702,7 @@ aclmatch_decode(struct aclmatch *m, const void *buf, size_t len,
 				FAIL("`$' level from the wrong start");
 			if (i == 1 && (slen == 0 || s[0] != '$'))
 				FAIL("level without `$' from the `$' start");
-			if (j > first && litcmp((const char *)prev, prevlen,
+			if (j > first && bytes_cmp((const char *)prev, prevlen,
 			    (const char *)s, slen) >= 0)
 				FAIL("levels not sorted");
 			if (!target_ok(m, i, depth, get32(tr + 8)))
@@ -737,7 +727,7 @@ aclm_step(const struct aclmatch *m, uint32_t s, const char *lvl, size_t n)
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		tr = TR(m, mid);
-		c = litcmp((const char *)m->str + get32(tr), get32(tr + 4),
+		c = bytes_cmp((const char *)m->str + get32(tr), get32(tr + 4),
 		    lvl, n);
 		if (c == 0)
 			return get32(tr + 8);

@@ -130,18 +130,6 @@ userfile_next(struct lines *ls, const char **user, size_t *ulen,
 	return 0;
 }
 
-/* memcmp, then the shorter first. */
-int
-bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	size_t	 n = alen < blen ? alen : blen;
-	int	 c;
-
-	if (n > 0 && (c = memcmp(a, b, n)) != 0)
-		return c;
-	return alen < blen ? -1 : alen > blen;
-}
-
 static const char	 b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Text helpers of the password, SCRAM and ACL file parsers. */
 
@@ -36,9 +37,20 @@ int	 userline_split(const char *, size_t, const char **, size_t *,
 	    const char **, size_t *);
 int	 userfile_next(struct lines *, const char **, size_t *,
 	    const char **, size_t *, const char **);
-int	 bytes_cmp(const char *, size_t, const char *, size_t);
 size_t	 b64_encode(const uint8_t *, size_t, char *, size_t, int);
 int	 b64_decode(const char *, size_t, uint8_t *, size_t, size_t *);
 #define B64_LEN(n)	(((n) + 2) / 3 * 4)
+
+/* The order of byte strings: memcmp, then the shorter first. */
+static inline int
+bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t	 n = alen < blen ? alen : blen;
+	int	 c;
+
+	if (n > 0 && (c = memcmp(a, b, n)) != 0)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
 
 #endif /* BROKERD_TEXT_H */
