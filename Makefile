@@ -42,6 +42,9 @@ INSTALL		?= install
 PKGS		 = libbsd-overlay msgpack
 # OpenSSL: tlsproxy only (and its tests and fuzzers).
 TLS_PKGS	 = libssl libcrypto
+# authd's password hashes: PBKDF2 and SHA-512 from OpenSSL, argon2id
+# from libargon2 (Mosquitto 2.1's default hash).
+AUTH_PKGS	 = libcrypto libargon2
 
 CFLAGS		?= -O2 -g
 WARNINGS	 = -Wall -Wstrict-prototypes -Wmissing-prototypes \
@@ -73,6 +76,7 @@ PKG_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS	 = $(shell $(PKG_CONFIG) --libs $(PKGS) libbsd-ctor)
 TLS_CFLAGS	 = $(shell $(PKG_CONFIG) --cflags $(TLS_PKGS))
 TLS_LIBS	 = $(shell $(PKG_CONFIG) --libs $(TLS_PKGS))
+AUTH_LIBS	 = $(shell $(PKG_CONFIG) --libs $(AUTH_PKGS))
 
 # The layers form a stack: common/ sees only itself, ipc/ sees common/,
 # each program sees both and its own directory.  The tests see everything.
@@ -84,7 +88,8 @@ ALL_LDFLAGS	 = $(LDFLAGS) $(HARDEN_LDFLAGS) $(SAN_FLAGS)
 
 COMMON_SRCS	 = common/log.c common/event.c common/buf.c common/sandbox.c \
 		   common/process.c common/mqtt.c common/settings.c \
-		   common/conf.c common/httpreq.c \
+		   common/conf.c common/httpreq.c common/aclmatch.c \
+		   common/text.c common/passwd.c common/scram.c common/acl.c \
 		   ipc/ipc.c ipc/validate.c ipc/child.c
 BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/config.c brokerd/printconf.c brokerd/engine.c \
@@ -92,12 +97,12 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
 		   brokerd/sys.c brokerd/metrics.c brokerd/tlsconf.c \
-		   brokerd/topic.c brokerd/retain.c
+		   brokerd/authfile.c brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
 		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
-BROKERCTL_SRCS	 = brokerctl/brokerctl.c
+BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -116,7 +121,7 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/tlsproxy
 
 MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8 \
-		   man/tlsproxy.8
+		   man/tlsproxy.8 man/authd.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
 	fuzz-smoke lint install deps test-deps run bench install-systemd \
@@ -165,15 +170,16 @@ $(LIBTLSPROXY): $(filter-out $(BUILD)/obj/tlsproxy/tlsproxy.o,$(TLSPROXY_OBJS))
 
 $(BUILD)/sbin/brokerd: $(BROKERD_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(BROKERD_OBJS) $(LIBCOMMON) $(PKG_LIBS) \
+	    $(AUTH_LIBS)
 
 $(BUILD)/sbin/brokerctl: $(call obj,$(BROKERCTL_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
 $(BUILD)/libexec/brokerd/authd: $(call obj,$(AUTHD_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
 $(BUILD)/libexec/brokerd/storaged: $(call obj,$(STORAGED_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
@@ -211,7 +217,8 @@ UNIT_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS)
+	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS) \
+	    $(AUTH_LIBS)
 
 # tlsproxy's tests link its library and OpenSSL.
 TLSPROXY_TESTS	 = $(filter $(patsubst %,$(BUILD)/tests/test_%,\
@@ -286,7 +293,7 @@ $(LIBFUZZ): $(FUZZ_OBJS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIBFUZZ)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer $(ALL_CPPFLAGS) -MMD -MP \
-	    -MF $@.d -o $@ $< $(LIBFUZZ) $(TLS_LIBS) $(PKG_LIBS)
+	    -MF $@.d -o $@ $< $(LIBFUZZ) $(TLS_LIBS) $(PKG_LIBS) $(AUTH_LIBS)
 
 fuzz: $(FUZZ_TARGETS)
 
@@ -340,7 +347,7 @@ lint: test-deps
 	    -D__linux__ -D__x86_64__ -D__GNUC__ -DLIBBSD_OVERLAY \
 	    --include=/usr/include/bsd/sys/queue.h \
 	    --include=/usr/include/bsd/sys/tree.h \
-	    -Icommon -Iipc -Ibrokerd -Itlsproxy -I$(BUILD)/gen \
+	    -Icommon -Iipc -Ibrokerd -Itlsproxy -Iauthd -I$(BUILD)/gen \
 	    common ipc brokerd authd storaged tlsproxy brokerctl
 
 install: all
@@ -354,6 +361,7 @@ install: all
 	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 man/tlsproxy.8 \
+	    man/authd.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
 	@$(MAKE) --no-print-directory install-$(SERVICE)

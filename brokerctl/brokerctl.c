@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "brokerctl.h"
 #include "ipc.h"
 #include "log.h"
 
@@ -140,7 +141,9 @@ usage(void)
 	size_t		 i, j;
 
 	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n"
-	    "commands:\n", __progname);
+	    "       %s passwd [-bcD] [-i iterations] [-m method] file user "
+	    "[password]\n"
+	    "commands:\n", __progname, __progname);
 	for (i = 0; i < NVERBS; i++) {
 		line[0] = '\0';
 		for (j = 0; j < MAXWORDS && verbs[i].words[j] != NULL; j++) {
@@ -246,6 +249,10 @@ main(int argc, char *argv[])
 	struct ipc_chan		*chan;
 	const char		*sockpath = BROKERD_SOCKET;
 	int			 ch, fd;
+
+	/* Offline: no socket, its own options. */
+	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
+		return brokerctl_passwd(argc - 1, argv + 1);
 
 	/* Options end at the command: `disconnect ID -s' is an argument. */
 #ifdef __GLIBC__

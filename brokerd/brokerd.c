@@ -82,6 +82,7 @@ main(int argc, char *argv[])
 {
 	char			 self[PATH_MAX];
 	struct rlimit		 rl;
+	struct authfile_list	 files;
 	const char		*role = NULL, *argv0 = argv[0], *p;
 	int64_t			 group;
 	int			 ch, debug = 0, noaction = 0, fd, mfd = -1;
@@ -128,8 +129,9 @@ main(int argc, char *argv[])
 	log_setverbose(verbose_flag);
 	if ((brokerd_conf = parse_config(conffile)) == NULL)
 		exit(1);
-	/* A TLS file that cannot be read is an error here, at once. */
-	if (tlsconf_check(brokerd_conf) > 0)
+	/* A TLS or password file that cannot be read: an error, at once. */
+	if (tlsconf_check(brokerd_conf) > 0 ||
+	    authfile_load(brokerd_conf, &files) == -1)
 		exit(1);
 	if (noaction) {
 		if (verbose_flag)
@@ -186,7 +188,7 @@ main(int argc, char *argv[])
 	proc_configure(brokerd_conf, parent_verbosity(brokerd_conf));
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
 	tlsconf_send_listeners(procs[PROC_TLSPROXY].chan, brokerd_conf);
 	tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 0);
@@ -544,10 +546,16 @@ static int
 parent_reload(char *msg, size_t size)
 {
 	struct brokerd_conf	*new;
+	struct authfile_list	 files;
 	int			 verbose, fixed, tls;
 
 	log_info("reloading %s", conffile);
-	if ((new = parse_config(conffile)) == NULL) {
+	if ((new = parse_config(conffile)) == NULL ||
+	    authfile_load(new, &files) == -1) {
+		if (new != NULL) {
+			authfile_free(&files);
+			config_free(new);
+		}
 		log_warnx("%s: reload failed; keeping the running "
 		    "configuration", conffile);
 		if (msg != NULL)
@@ -562,7 +570,7 @@ parent_reload(char *msg, size_t size)
 	log_setverbose(verbose);
 	proc_broadcast_verbose(verbose);
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	config_send_auth(procs[PROC_AUTHD].chan, brokerd_conf);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
 	tls = tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 1);
 	log_info("configuration reloaded");
 	if (msg != NULL)

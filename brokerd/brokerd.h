@@ -82,6 +82,23 @@ struct brokerd_conf {
 	struct engine_conf	 engine;
 };
 
+/* A file of authd's, read by the parent (authfile.c). */
+struct authfile {
+	TAILQ_ENTRY(authfile)	 entry;
+	int			 kind;		/* AUTH_FILE_* */
+	char			 path[PATH_MAX];
+	uint8_t			*buf;
+	size_t			 len, cap;
+};
+TAILQ_HEAD(authfile_list, authfile);
+
+/* authfile.c */
+int		 authfile_load(const struct brokerd_conf *,
+		    struct authfile_list *);
+void		 authfile_free(struct authfile_list *);
+void		 authfile_send(struct ipc_chan *, const struct brokerd_conf *,
+		    struct authfile_list *);
+
 /* brokerd.c */
 extern struct brokerd_conf	*brokerd_conf;
 

@@ -56,6 +56,7 @@ static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
+static char	*client_assign_id(void);
 static void	client_published(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
@@ -243,6 +244,20 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	memcpy(c->pending, p, len);
 	c->pending_len = len;
+	/* An assigned id now: authd fills %c patterns with it. */
+	if (cn.client_id.len == 0 && (c->assigned = client_assign_id()) ==
+	    NULL)
+		fatal(NULL);
+	/* Who authd is asked about, should the client go before it answers. */
+	if ((c->auth_id = c->assigned != NULL ? strdup(c->assigned) :
+	    strndup((const char *)cn.client_id.p, cn.client_id.len)) == NULL)
+		fatal(NULL);
+	if (cn.has_username) {
+		if ((c->auth_user = malloc(cn.username.len + 1)) == NULL)
+			fatal(NULL);
+		memcpy(c->auth_user, cn.username.p, cn.username.len);
+		c->auth_ulen = cn.username.len;
+	}
 	c->state = CONN_AUTH;
 	conn_update(c);
 	engine_auth_request(c, &cn);
@@ -436,7 +451,7 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
  * session kept.
  */
 void
-client_verdict(struct conn *c, int allow, uint8_t reason)
+client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 {
 	struct mqtt_connect	 cn;
 	struct mqtt_error	 e;
@@ -447,24 +462,31 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 	uint16_t		 ka;
 	int			 present, assigned;
 
-	if (c->state != CONN_AUTH)
+	if (c->state != CONN_AUTH) {
+		rights_unref(r);
 		return;
+	}
 	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
 		fatalx("held CONNECT no longer decodes");
 	if (!allow) {
+		rights_unref(r);
 		client_denied(c, &cn, reason);
 		client_pending_free(c);
 		return;
 	}
 
-	if ((assigned = cn.client_id.len == 0))
-		id = client_assign_id();
-	else
+	if ((assigned = cn.client_id.len == 0)) {
+		id = c->assigned;
+		c->assigned = NULL;
+	} else
 		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
 	if (id == NULL)
 		fatal(NULL);
 	s = client_session(id, &cn, &present);
 	free(id);
+	session_set_rights(s, r);
+	session_set_identity(s, c->l->id, cn.has_username,
+	    (const char *)cn.username.p, cn.username.len);
 
 	if (cn.version == MQTT_V5)
 		expiry = PROP_HAS(&cn.props, PROP_SESSION_EXPIRY) ?
@@ -501,6 +523,52 @@ client_verdict(struct conn *c, int allow, uint8_t reason)
 }
 
 /*
+ * A connection went while authd decided: if authd lets it in, it will
+ * remember an identity no session has, unless a session has it already.
+ */
+static void
+client_auth_abandoned(struct conn *c)
+{
+	struct session	*s;
+	int		 has_user = c->auth_user != NULL;
+
+	if (c->auth_id == NULL)
+		return;
+	s = session_find(c->auth_id);
+	if (s == NULL || !session_identity_is(s, c->l->id, has_user,
+	    c->auth_user, c->auth_ulen))
+		engine_auth_end(c->auth_id, c->l->id, has_user, c->auth_user,
+		    c->auth_ulen);
+}
+
+/*
+ * After a reload, authd's new rights for a session's identity; if it is
+ * no longer allowed, a connected client goes (MQTT 5: DISCONNECT 0x87).
+ */
+void
+client_rights(const char *id, uint32_t lid, int has_user, const char *user,
+    size_t ulen, int stays, struct rights *r)
+{
+	struct session	*s;
+	struct conn	*c;
+
+	if ((s = session_find(id)) == NULL ||
+	    !session_identity_is(s, lid, has_user, user, ulen)) {
+		rights_unref(r);
+		return;
+	}
+	session_set_rights(s, r);
+	if (stays || (c = s->conn) == NULL)
+		return;
+	engine_stats.auth_revoked++;
+	conn_log(c, LOG_NOTICE, "no longer allowed: disconnected");
+	if (packet_disconnect(c, RC_NOT_AUTHORIZED) == 0)
+		conn_linger(c);
+	else
+		conn_close(c, NULL);
+}
+
+/*
  * The connection went away (`why', if the socket broke): its session goes
  * on without it, or ends.
  */
@@ -509,6 +577,8 @@ client_gone(struct conn *c, int graceful, const char *why)
 {
 	struct session	*s = c->sess;
 
+	if (c->state == CONN_AUTH)
+		client_auth_abandoned(c);
 	if (s == NULL)
 		return;
 	sys_event_disconnected(c, graceful, why);
@@ -620,6 +690,21 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		return;
 	}
 	acktype = pb.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
+	if (!rights_topic(s->rights, pb.topic.p, pb.topic.len, ACLM_WRITE)) {
+		/*
+		 * MQTT 5 is told 0x87; older clients, as with Mosquitto, get
+		 * an ordinary acknowledgement and the message goes nowhere.
+		 */
+		engine_stats.acl_publish++;
+		conn_log(c, LOG_DEBUG, "publish to %.*s denied",
+		    (int)pb.topic.len, (const char *)pb.topic.p);
+		if (pb.qos == 2 && !v5)
+			session_rel_add(s, pb.packet_id);
+		if (pb.qos > 0)
+			packet_ack(c, acktype, pb.packet_id, v5 ?
+			    RC_NOT_AUTHORIZED : RC_SUCCESS);
+		return;
+	}
 	if (pb.props.payload_format == 1 &&
 	    !mqtt_utf8_valid(pb.payload.p, pb.payload.len)) {
 		if (pb.qos > 0)
@@ -861,6 +946,11 @@ client_retained(struct msg *m, void *arg)
 	if (m->qos < qos)
 		qos = m->qos;
 	pub_from_msg(&p, m);
+	if (!rights_topic(ctx->s->rights, p.topic, p.topic_len, ACLM_READ)) {
+		engine_stats.acl_read++;
+		msg_unref(p.msg);
+		return;
+	}
 	session_deliver(ctx->s, &p, qos, 1, &ctx->sub->id,
 	    ctx->sub->id != 0 ? 1 : 0);
 	msg_unref(p.msg);
@@ -882,6 +972,25 @@ client_filter(struct conn *c, const struct mqtt_str *f, int *shared)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * May the session subscribe to the filter: can it match a topic the
+ * client may read?  For a shared subscription, the filter after
+ * $share/GROUP/.
+ */
+static int
+client_may_subscribe(const struct session *s, const struct mqtt_str *f,
+    int shared)
+{
+	struct mqtt_str	 group, filter = *f;
+
+	if (s->rights == NULL)
+		return 1;
+	if (shared && mqtt_shared_split(f->p, f->len, &group, &filter) != 1)
+		return 0;
+	return aclmatch_subscribe(&s->rights->m, (const char *)filter.p,
+	    filter.len);
 }
 
 static void
@@ -919,6 +1028,13 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 			client_error(c, RC_PROTOCOL_ERROR,
 			    "no local on a shared subscription");
 			return;
+		}
+		if (!client_may_subscribe(s, &se.filter, shared)) {
+			engine_stats.acl_subscribe++;
+			conn_log(c, LOG_DEBUG, "subscription to %.*s denied",
+			    (int)se.filter.len, (const char *)se.filter.p);
+			codes[n++] = v5 ? RC_NOT_AUTHORIZED : 0x80;
+			continue;
 		}
 		qos = SUBOPT_QOS(opts);
 		if (qos > econf.max_qos)

@@ -1104,6 +1104,9 @@ conn_close(struct conn *c, const char *why)
 	close(c->fd);
 	evtimer_del(&c->timer);
 	freezero(c->pending, c->pending_len);
+	free(c->assigned);
+	free(c->auth_id);
+	free(c->auth_user);
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);

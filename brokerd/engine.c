@@ -186,13 +186,32 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	conn_addr(c, addr, sizeof(addr));
 	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
 	ipc_put_uint(a, c->l->id);
-	ipc_put_strn(a, (const char *)cn->client_id.p, cn->client_id.len);
+	if (c->assigned != NULL)
+		ipc_put_str(a, c->assigned);
+	else
+		ipc_put_strn(a, (const char *)cn->client_id.p,
+		    cn->client_id.len);
 	ipc_put_bool(a, cn->has_username);
 	ipc_put_strn(a, (const char *)cn->username.p, cn->username.len);
 	ipc_put_bool(a, cn->has_password);
 	ipc_put_bin(a, cn->password.p, cn->password.len);
 	ipc_put_str(a, addr);
 	ipc_put_uint(a, cn->version);
+	ipc_end(a, -1);
+}
+
+/* A session's identity has ended, or a CONNECT went before its verdict. */
+void
+engine_auth_end(const char *id, uint32_t lid, int has_user, const char *user,
+    size_t ulen)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_END, 0, 4);
+	ipc_put_str(a, id);
+	ipc_put_uint(a, lid);
+	ipc_put_bool(a, has_user);
+	ipc_put_strn(a, has_user ? user : "", has_user ? ulen : 0);
 	ipc_end(a, -1);
 }
 
@@ -232,6 +251,11 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "wills", s->wills);
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
+	control_stat(chan, "acl.publish_denied", s->acl_publish);
+	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
+	control_stat(chan, "acl.read_denied", s->acl_read);
+	control_stat(chan, "acl.will_denied", s->acl_will);
+	control_stat(chan, "auth.revoked", s->auth_revoked);
 	control_stat(chan, "control.connections", s->ctl_conns);
 	control_stat(chan, "control.refused", s->ctl_refused);
 	control_stat(chan, "control.errors", s->ctl_errors);
@@ -389,7 +413,12 @@ static void
 engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct conn	*c;
+	struct rights	*r = NULL;
+	const void	*acl;
+	const char	*id, *user;
+	char		*cid;
 	uint64_t	 reason;
+	size_t		 len, idlen, ulen;
 	int		 allow;
 
 	(void)chan;
@@ -397,14 +426,31 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	case IPC_AUTH_VERDICT:
 		allow = ipc_get_bool(msg, 0);
 		reason = ipc_get_uint(msg, 1);
-		if (ipc_get_obj(msg, 2)->via.array.size != 0)
-			fatalx("IPC_AUTH_VERDICT: an ACL before ACLs exist");
+		acl = ipc_get_bin(msg, 2, &len);
+		/* Checked even if the client has gone. */
+		if (allow && len > 0)
+			r = rights_new(acl, len);
 		/* A refusal has a reason code of a refusal. */
 		if (!allow && (reason < 0x80 || reason > 0xff))
 			reason = RC_NOT_AUTHORIZED;
 		/* The client may have gone while authd thought. */
 		if ((c = conn_by_id(msg->hdr.id)) != NULL)
-			client_verdict(c, allow, allow ? RC_SUCCESS : reason);
+			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
+			    r);
+		else
+			rights_unref(r);
+		break;
+	case IPC_AUTH_RIGHTS:
+		id = ipc_get_str(msg, 0, &idlen);
+		user = ipc_get_str(msg, 3, &ulen);
+		acl = ipc_get_bin(msg, 5, &len);
+		if (idlen == 0 || memchr(id, '\0', idlen) != NULL ||
+		    (cid = strndup(id, idlen)) == NULL)
+			fatalx("bad IPC_AUTH_RIGHTS");
+		r = len > 0 ? rights_new(acl, len) : NULL;
+		client_rights(cid, ipc_get_uint(msg, 1), ipc_get_bool(msg, 2),
+		    user, ulen, ipc_get_bool(msg, 4), r);
+		free(cid);
 		break;
 	default:
 		fatalx("unexpected %s from authd",

@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include "aclmatch.h"
 #include "buf.h"
 #include "conf.h"
 #include "event.h"
@@ -150,6 +151,10 @@ struct conn {
 	struct session		*sess;
 	uint8_t			*pending;	/* CONNECT, for authd */
 	uint32_t		 pending_len;
+	char			*assigned;	/* client id given, for authd */
+	char			*auth_id;	/* what authd was asked about */
+	char			*auth_user;	/* NULL: no user name */
+	size_t			 auth_ulen;
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
@@ -261,8 +266,35 @@ struct session {
 	uint64_t		 mark;		/* routing scratch */
 	uint32_t		 slot;
 	uint64_t		 drops;
+	struct rights		*rights;	/* NULL: no ACL */
+	/* Who authd let in, as the engine asked: for IPC_AUTH_END/RIGHTS. */
+	int			 identified;
+	uint32_t		 lid;
+	int			 has_user;
+	char			*user;
+	size_t			 ulen;
 };
 RB_HEAD(session_tree, session);
+
+/*
+ * What a client may do: its compiled ACL (aclmatch.h) as authd sent it,
+ * shared by reference.  A session without one may do anything (its
+ * listener has no ACL file); one with an ACL without rules, nothing.
+ */
+struct rights {
+	uint32_t		 refs;
+	size_t			 len;
+	struct aclmatch		 m;
+	uint8_t			 data[];
+};
+
+static inline int
+rights_topic(const struct rights *r, const uint8_t *topic, size_t len,
+    int access)
+{
+	return r == NULL || aclmatch_topic(&r->m, (const char *)topic, len,
+	    access);
+}
 
 struct tnode;
 struct sgroup;
@@ -377,6 +409,11 @@ struct engine_stats {
 	uint64_t		 http_requests;	/* metrics answered */
 	uint64_t		 http_errors;
 	uint64_t		 http_refused;
+	uint64_t		 acl_publish;	/* PUBLISH denied */
+	uint64_t		 acl_subscribe;	/* filters refused */
+	uint64_t		 acl_read;	/* deliveries not made */
+	uint64_t		 acl_will;	/* wills not published */
+	uint64_t		 auth_revoked;	/* disconnected at a reload */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -386,6 +423,8 @@ __dead void	 engine_main(int);
 void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 void		 engine_turn_end(void);
 void		 engine_show_stats(struct ipc_chan *);
+void		 engine_auth_end(const char *, uint32_t, int, const char *,
+		    size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
 
@@ -421,7 +460,9 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
-void		 client_verdict(struct conn *, int, uint8_t);
+void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
+void		 client_rights(const char *, uint32_t, int, const char *,
+		    size_t, int, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int, const char *);
 void		 client_kick(const char *, int);
@@ -452,6 +493,13 @@ int		 session_rel_del(struct session *, uint16_t);
 void		 session_set_will(struct session *, struct msg *, uint8_t,
 		    uint8_t, uint32_t);
 void		 session_publish_will(struct session *);
+struct rights	*rights_new(const void *, size_t);
+void		 rights_unref(struct rights *);
+void		 session_set_rights(struct session *, struct rights *);
+int		 session_identity_is(const struct session *, uint32_t, int,
+		    const char *, size_t);
+void		 session_set_identity(struct session *, uint32_t, int,
+		    const char *, size_t);
 
 /* msg.c */
 struct msg	*msg_new(const struct pub *);

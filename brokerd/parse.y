@@ -94,6 +94,7 @@ static int	 words_add(char *);
 static int	 words_have(const char *);
 static int	 setting_line(void);
 static int	 listener_options(struct listener_conf *);
+static int	 listener_check_open(const struct listener_conf *);
 
 typedef struct {
 	union {
@@ -203,7 +204,8 @@ main		: LISTEN ON STRING optport	{ nwords = 0; } words {
 				    BROKERD_METRICS_PORT : BROKERD_PORT);
 			if (l == NULL)
 				YYERROR;
-			if (listener_options(l) == -1)
+			if (listener_options(l) == -1 ||
+			    listener_check_open(l) == -1)
 				YYERROR;
 		}
 		| STRING			{
@@ -833,6 +835,36 @@ setting_line(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A listener that others than this machine can reach must say who may
+ * connect: a password file, or `allow anonymous' in so many words.
+ */
+static int
+listener_check_open(const struct listener_conf *l)
+{
+	const struct sockaddr_in	*sin;
+	const struct sockaddr_in6	*sin6;
+	int				 local = 0;
+
+	if (l->kind != LISTEN_TCP || l->o.anonymous ||
+	    l->o.password_file[0] != '\0')
+		return 0;
+	if (l->ss.ss_family == AF_INET) {
+		sin = (const struct sockaddr_in *)&l->ss;
+		local = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	} else if (l->ss.ss_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)&l->ss;
+		local = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr) ||
+		    (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) &&
+		    sin6->sin6_addr.s6_addr[12] == 127);
+	}
+	if (local)
+		return 0;
+	yyerror("listener %s is not on loopback: it needs a password file "
+	    "or allow anonymous", listener_name(l));
+	return -1;
 }
 
 /* The words after `listen on ADDRESS [port N]': its options. */

@@ -100,9 +100,17 @@ route_sub(struct sub *sub, void *arg)
 		qos = p->qos;
 	if (s->mark != route_mark) {
 		s->mark = route_mark;
+		/* A wildcard never brings a topic the client may not read. */
+		if (!rights_topic(s->rights, p->topic, p->topic_len,
+		    ACLM_READ)) {
+			s->slot = UINT32_MAX;
+			engine_stats.acl_read++;
+			return;
+		}
 		s->slot = targets.n;
 		target_add(&targets, s);
-	}
+	} else if (s->slot == UINT32_MAX)
+		return;
 	target_merge(&targets.t[s->slot], sub, qos);
 }
 
@@ -113,12 +121,18 @@ route_group(struct sgroup *g, void *arg)
 	struct pub	*p = arg;
 	struct sub	*pick = NULL;
 	size_t		 size;
-	uint32_t	 i, k;
+	uint32_t	 i, k, first;
 	uint8_t		 qos;
 
 	size = pub_size(p);
-	for (i = 0; i < g->n; i++) {
+	for (i = 0, first = UINT32_MAX; i < g->n; i++) {
 		k = (g->next + i) % g->n;
+		/* Only members that may read it. */
+		if (!rights_topic(g->members[k]->sess->rights, p->topic,
+		    p->topic_len, ACLM_READ))
+			continue;
+		if (first == UINT32_MAX)
+			first = k;
 		qos = SUBOPT_QOS(g->members[k]->opts);
 		if (p->qos < qos)
 			qos = p->qos;
@@ -127,8 +141,12 @@ route_group(struct sgroup *g, void *arg)
 			break;
 		}
 	}
+	if (first == UINT32_MAX) {
+		engine_stats.acl_read++;
+		return;
+	}
 	if (pick == NULL)
-		k = g->next % g->n;	/* nobody can: its queue counts it */
+		k = first;	/* nobody can take it: its queue counts it */
 	pick = g->members[k];
 	g->next = (k + 1) % g->n;
 	qos = SUBOPT_QOS(pick->opts);

@@ -285,6 +285,10 @@ session_free(struct session *s)
 {
 	session_room = 1;
 	session_clear(s);
+	rights_unref(s->rights);
+	if (s->identified)
+		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+	free(s->user);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
 	engine_stats.sessions--;
@@ -607,6 +611,15 @@ session_publish_will(struct session *s)
 	if (s->will == NULL)
 		return;
 	pub_from_msg(&p, s->will);
+	/* The client may no longer have the right to publish there. */
+	if (!rights_topic(s->rights, p.topic, p.topic_len, ACLM_WRITE)) {
+		engine_stats.acl_will++;
+		msg_unref(p.msg);
+		msg_unref(s->will);
+		s->will = NULL;
+		s->will_at = 0;
+		return;
+	}
 	p.origin = 0;
 	if (s->will_expiry != 0)
 		p.expires = ev_now() + (uint64_t)s->will_expiry * 1000;
@@ -618,6 +631,75 @@ session_publish_will(struct session *s)
 	s->will = NULL;
 	s->will_at = 0;
 	engine_stats.wills++;
+}
+
+/*
+ * A compiled ACL from authd, checked (a peer daemon that sends a bad one
+ * has broken the protocol) and kept once however many sessions share it.
+ */
+struct rights *
+rights_new(const void *data, size_t len)
+{
+	struct rights	*r;
+	const char	*why;
+
+	if ((r = malloc(sizeof(*r) + len)) == NULL)
+		fatal(NULL);
+	memcpy(r->data, data, len);
+	r->len = len;
+	r->refs = 1;
+	if (aclmatch_decode(&r->m, r->data, len, &why) == -1)
+		fatalx("a compiled ACL from authd: %s", why);
+	return r;
+}
+
+void
+rights_unref(struct rights *r)
+{
+	if (r != NULL && --r->refs == 0)
+		free(r);
+}
+
+/* The session's rights from now on (the reference is the session's). */
+void
+session_set_rights(struct session *s, struct rights *r)
+{
+	rights_unref(s->rights);
+	s->rights = r;
+}
+
+int
+session_identity_is(const struct session *s, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
+{
+	return s->identified && s->lid == lid && s->has_user == has_user &&
+	    (!has_user || (s->ulen == ulen && memcmp(s->user, user,
+	    ulen) == 0));
+}
+
+/*
+ * Who the session is now, as authd was asked; authd hears of the identity
+ * it replaces, so that it forgets it.
+ */
+void
+session_set_identity(struct session *s, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
+{
+	if (session_identity_is(s, lid, has_user, user, ulen))
+		return;
+	if (s->identified)
+		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+	free(s->user);
+	s->user = NULL;
+	s->ulen = 0;
+	if (has_user && (s->user = malloc(ulen > 0 ? ulen : 1)) == NULL)
+		fatal(NULL);
+	if (has_user && ulen > 0)
+		memcpy(s->user, user, ulen);
+	s->ulen = has_user ? ulen : 0;
+	s->has_user = has_user;
+	s->lid = lid;
+	s->identified = 1;
 }
 
 /* A connection takes the session: a pending will of the last one goes. */

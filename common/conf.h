@@ -101,6 +101,8 @@ enum listen_kind {
  */
 #define LISTENER_SETTINGS(X)						\
 	X(anonymous, FLAG, 0, 0, 1, "allow anonymous", 1)		\
+	X(password_file, PATH, "", 0, PATH_MAX, "password file", 1)	\
+	X(acl_file, PATH, "", 0, PATH_MAX, "acl file", 1)		\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
 	    "max connections per address", 0)				\

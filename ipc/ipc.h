@@ -87,16 +87,32 @@ struct ipc_hdr {
 	/* parent -> engine: struct engine_conf (conf.h), as it is in	\
 	 * memory: the engine is the same program (config_send_engine) */ \
 	X(IPC_ENGINE_CONF,	"b",		0)			\
+	/* parent -> authd: a file a listener names: kind		\
+	 * (AUTH_FILE_*), path, contents (wiped once sent) */		\
+	X(IPC_AUTH_FILE,	"usb",		0)			\
 	/* parent -> authd: listener id, address,			\
 	 * struct listener_opts (conf.h) */				\
 	X(IPC_AUTH_LISTENER,	"usb",		0)			\
-	/* engine -> authd, id = connection: listener id, client id,	\
-	 * has user name, user name, has password, password,		\
-	 * address, protocol version */					\
+	/* parent -> authd: the files and listeners sent since the	\
+	 * last one replace the old ones, all at once */		\
+	X(IPC_AUTH_COMMIT,	"",		0)			\
+	/* engine -> authd, id = connection: listener id, client id	\
+	 * (assigned if it was empty), has user name, user name, has	\
+	 * password, password, address, protocol version */		\
 	X(IPC_AUTH_CONNECT,	"uststbsu",	0)			\
 	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
-	 * code, compiled ACL (empty until ACLs exist) */		\
-	X(IPC_AUTH_VERDICT,	"tua",		0)			\
+	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
+	 * listener has no ACL file) */					\
+	X(IPC_AUTH_VERDICT,	"tub",		0)			\
+	/* engine -> authd: a session of this identity has ended, or a	\
+	 * CONNECT went before its verdict: client id, listener id,	\
+	 * has user name, user name (as in IPC_AUTH_CONNECT) */		\
+	X(IPC_AUTH_END,		"suts",		0)			\
+	/* authd -> engine, after a reload: the identity's new rights:	\
+	 * client id, listener id, has user name, user name, still	\
+	 * allowed (if not: disconnect), compiled ACL (as in the	\
+	 * verdict) */							\
+	X(IPC_AUTH_RIGHTS,	"sutstb",	0)			\
 	/* parent -> engine: a control socket: read-only (the monitor	\
 	 * socket)?, the gid of the control group or -1 */		\
 	X(IPC_CONTROL,		"ti",		IPC_FD)			\
@@ -182,6 +198,11 @@ struct ipc_schema {
 	int		 fd;
 };
 extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
+
+/* IPC_AUTH_FILE kinds. */
+#define AUTH_FILE_PASSWD	0
+#define AUTH_FILE_ACL		1
+#define AUTH_FILE_MAX		(8 * 1024 * 1024)	/* bytes */
 
 /* Frame limits. */
 #define IPC_PARENT_MAXLEN	(16 * 1024 * 1024)

@@ -87,7 +87,7 @@ open_conn(int i)
 static void
 verdict(struct conn *c, int allow)
 {
-	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED);
+	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED, NULL);
 }
 
 static size_t

@@ -12,7 +12,8 @@ from harness import check, wait_for
 
 class Paho:
     def __init__(self, port, client_id="", v5=False, clean=True,
-                 keepalive=60, will=None, props=None, userdata=None):
+                 keepalive=60, will=None, props=None, userdata=None,
+                 username=None, password=None):
         self.v5 = v5
         proto = mqtt.MQTTv5 if v5 else mqtt.MQTTv311
         if v5:
@@ -35,6 +36,8 @@ class Paho:
         if will is not None:
             topic, payload, qos, retain, wprops = (list(will) + [None])[:5]
             self.c.will_set(topic, payload, qos, retain, properties=wprops)
+        if username is not None:
+            self.c.username_pw_set(username, password)
         kw = {"keepalive": keepalive}
         if v5:
             kw["clean_start"] = clean
