@@ -266,13 +266,16 @@ const char *
 http_status_text(int status)
 {
 	switch (status) {
+	case 101:	return "Switching Protocols";
 	case 200:	return "OK";
 	case 400:	return "Bad Request";
+	case 403:	return "Forbidden";
 	case 404:	return "Not Found";
 	case 405:	return "Method Not Allowed";
 	case 408:	return "Request Timeout";
 	case 413:	return "Content Too Large";
 	case 414:	return "URI Too Long";
+	case 426:	return "Upgrade Required";
 	case 431:	return "Request Header Fields Too Large";
 	case 500:	return "Internal Server Error";
 	case 501:	return "Not Implemented";

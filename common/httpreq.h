@@ -58,6 +58,6 @@ struct http_error {
 
 int		 http_parse_request(const uint8_t *, size_t,
 		    struct http_request *, struct http_error *);
-const char	*http_status_text(int);
+#include "httpstatus.h"
 
 #endif /* BROKERD_HTTPREQ_H */

@@ -33,6 +33,7 @@
 
 #include <openssl/sha.h>
 
+#include "httpstatus.h"
 #include "http.h"
 
 #define FAIL(e, st, msg)	do {					\
@@ -382,32 +383,6 @@ http_ws_accept(const struct http_str *key, char *out)
 	out[o] = '\0';
 }
 
-const char *
-http_status_text(int status)
-{
-	switch (status) {
-	case 101:
-		return "Switching Protocols";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 426:
-		return "Upgrade Required";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 503:
-		return "Service Unavailable";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Error";
-	}
-}
 
 /* The 101 answer; its length, or -1 if `size' is too small. */
 int

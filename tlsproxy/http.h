@@ -72,6 +72,5 @@ int	 http_parse_upgrade(const uint8_t *, size_t,
 void	 http_ws_accept(const struct http_str *, char *);
 int	 http_encode_101(char *, size_t, const struct http_upgrade *);
 int	 http_encode_error(char *, size_t, const struct http_error *);
-const char *http_status_text(int);
 
 #endif /* BROKERD_HTTP_H */

@@ -25,6 +25,7 @@
 
 #include <cmocka.h>
 
+#include "httpstatus.h"
 #include "http.h"
 
 /* RFC 6455 section 1.3's example key and its answer. */
