@@ -8,6 +8,7 @@
 #	make lint		mandoc -Tlint, cppcheck
 #	make fuzz		libFuzzer targets (clang)
 #	make bench		brokerd against mosquitto (tests/bench/)
+#	make store-bench	storaged's group commit on this disk
 #	make SANITIZE=1 test	with ASan and UBSan
 #	make SANDBOX_DEBUG=1	a forbidden syscall is logged by name
 
@@ -97,9 +98,11 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/client.c brokerd/session.c brokerd/msg.c \
 		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
 		   brokerd/sys.c brokerd/metrics.c brokerd/tlsconf.c \
-		   brokerd/authfile.c brokerd/topic.c brokerd/retain.c
+		   brokerd/authfile.c brokerd/store.c \
+		   brokerd/topic.c brokerd/retain.c
 AUTHD_SRCS	 = authd/authd.c
-STORAGED_SRCS	 = storaged/storaged.c
+STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
+		   storaged/store.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
 		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
 BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
@@ -114,6 +117,10 @@ LIBBROKERD	 = $(BUILD)/libbrokerd.a
 TLSPROXY_OBJS	 = $(call obj,$(TLSPROXY_SRCS))
 # Everything of tlsproxy but main(), likewise.
 LIBTLSPROXY	 = $(BUILD)/libtlsproxy.a
+# The same of storaged, and Berkeley DB 5.3 (no pkg-config file).
+STORAGED_OBJS	 = $(call obj,$(STORAGED_SRCS))
+LIBSTORAGED	 = $(BUILD)/libstoraged.a
+DB_LIBS		 = -ldb
 
 PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/authd \
@@ -121,11 +128,11 @@ PROGRAMS	 = $(BUILD)/sbin/brokerd $(BUILD)/sbin/brokerctl \
 		   $(BUILD)/libexec/brokerd/tlsproxy
 
 MANPAGES	 = man/brokerd.8 man/brokerd.conf.5 man/brokerctl.8 \
-		   man/tlsproxy.8 man/authd.8
+		   man/tlsproxy.8 man/authd.8 man/storaged.8
 
 .PHONY: all clean test unit-tests conf-tests integration-tests fuzz \
 	fuzz-smoke lint install deps test-deps run bench install-systemd \
-	install-openbsd install-freebsd install-none
+	install-openbsd install-freebsd install-none store-bench
 
 all: $(PROGRAMS)
 
@@ -164,6 +171,11 @@ $(LIBBROKERD): $(filter-out $(BUILD)/obj/brokerd/brokerd.o,$(BROKERD_OBJS))
 
 $(TLSPROXY_OBJS): ALL_CPPFLAGS += $(TLS_CFLAGS)
 
+$(LIBSTORAGED): $(filter-out $(BUILD)/obj/storaged/storaged.o,\
+    $(STORAGED_OBJS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
 $(LIBTLSPROXY): $(filter-out $(BUILD)/obj/tlsproxy/tlsproxy.o,$(TLSPROXY_OBJS))
 	rm -f $@
 	$(AR) rcs $@ $^
@@ -181,9 +193,9 @@ $(BUILD)/libexec/brokerd/authd: $(call obj,$(AUTHD_SRCS)) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AUTH_LIBS)
 
-$(BUILD)/libexec/brokerd/storaged: $(call obj,$(STORAGED_SRCS)) $(LIBCOMMON)
+$(BUILD)/libexec/brokerd/storaged: $(STORAGED_OBJS) $(LIBCOMMON)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(DB_LIBS)
 
 $(BUILD)/libexec/brokerd/tlsproxy: $(BUILD)/obj/tlsproxy/tlsproxy.o \
     $(LIBTLSPROXY) $(LIBCOMMON)
@@ -214,11 +226,11 @@ UNIT_TESTS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 		   $(wildcard tests/unit/test_*.c))
 UNIT_LIBS	 = $(shell $(PKG_CONFIG) --libs cmocka)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBCOMMON)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBBROKERD) $(LIBSTORAGED) $(LIBCOMMON)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
-	    $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) $(PKG_LIBS) \
-	    $(AUTH_LIBS)
+	    $(LIBBROKERD) $(LIBSTORAGED) $(LIBCOMMON) $(UNIT_LIBS) \
+	    $(PKG_LIBS) $(AUTH_LIBS) $(DB_LIBS)
 
 # tlsproxy's tests link its library and OpenSSL.
 TLSPROXY_TESTS	 = $(filter $(patsubst %,$(BUILD)/tests/test_%,\
@@ -229,7 +241,7 @@ $(TLSPROXY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(LIBTLSPROXY) \
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(TLS_CFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) \
 	    -o $@ $< $(LIBTLSPROXY) $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) \
-	    $(TLS_LIBS) $(PKG_LIBS)
+	    $(TLS_LIBS) $(PKG_LIBS) $(AUTH_LIBS)
 
 deps:
 	@sh scripts/deps
@@ -271,7 +283,8 @@ FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 		   -fno-sanitize-recover=undefined -DFUZZING
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
 		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c \
-		   tlsproxy/ws.c tlsproxy/http.c tlsproxy/proxy.c
+		   tlsproxy/ws.c tlsproxy/http.c tlsproxy/proxy.c \
+		   storaged/record.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a
@@ -334,6 +347,17 @@ bench: test-deps
 	    $(BUILD)/bench/floor
 	@/usr/bin/python3 tests/bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
+# storaged's store alone: group commit on this disk (fsyncs per second,
+# messages per fsync).  STOREBENCH_ARGS: see tests/bench/storebench.c.
+$(BUILD)/bench/storebench: tests/bench/storebench.c $(LIBSTORAGED) \
+    $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(LIBSTORAGED) $(LIBCOMMON) $(PKG_LIBS) $(DB_LIBS)
+
+store-bench: $(BUILD)/bench/storebench
+	@$(BUILD)/bench/storebench $(STOREBENCH_ARGS)
+
 # ---------------------------------------------------------------------
 
 run: deps
@@ -347,7 +371,8 @@ lint: test-deps
 	    -D__linux__ -D__x86_64__ -D__GNUC__ -DLIBBSD_OVERLAY \
 	    --include=/usr/include/bsd/sys/queue.h \
 	    --include=/usr/include/bsd/sys/tree.h \
-	    -Icommon -Iipc -Ibrokerd -Itlsproxy -Iauthd -I$(BUILD)/gen \
+	    -Icommon -Iipc -Ibrokerd -Itlsproxy -Iauthd -Istoraged \
+	    -I$(BUILD)/gen \
 	    common ipc brokerd authd storaged tlsproxy brokerctl
 
 install: all
@@ -361,7 +386,7 @@ install: all
 	    $(BUILD)/libexec/brokerd/tlsproxy $(DESTDIR)$(LIBEXECDIR)/
 	$(INSTALL) -m 0444 man/brokerd.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0444 man/brokerd.8 man/brokerctl.8 man/tlsproxy.8 \
-	    man/authd.8 \
+	    man/authd.8 man/storaged.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0444 etc/brokerd.conf $(DESTDIR)$(EXAMPLEDIR)/
 	@$(MAKE) --no-print-directory install-$(SERVICE)

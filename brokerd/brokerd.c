@@ -189,6 +189,8 @@ main(int argc, char *argv[])
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
 	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
+	config_send_storaged(procs[PROC_STORAGED].chan,
+	    &brokerd_conf->engine);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
 	tlsconf_send_listeners(procs[PROC_TLSPROXY].chan, brokerd_conf);
 	tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 0);

@@ -117,6 +117,8 @@ void		 config_reload_apply(struct brokerd_conf *,
 int		 listener_check(const struct listener_conf *, char *, size_t);
 int		 listener_same(const struct listener_conf *,
 		    const struct listener_conf *);
+void		 config_send_storaged(struct ipc_chan *,
+		    const struct engine_conf *);
 void		 config_send_engine(struct ipc_chan *,
 		    const struct engine_conf *);
 void		 config_send_auth(struct ipc_chan *,

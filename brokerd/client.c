@@ -57,7 +57,9 @@ static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
 static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 static char	*client_assign_id(void);
-static void	client_published(struct conn *, struct pub *, uint16_t, int);
+static void	client_published(struct conn *, struct pub *, uint16_t, int,
+		    uint32_t);
+static int	client_route(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
 
@@ -369,7 +371,7 @@ client_takeover(struct session *s, int clean)
 		conn_close(old, NULL);
 	if (s->expiry == 0 || clean) {
 		session_publish_will(s);
-		session_free(s);
+		session_end(s);
 		return NULL;
 	}
 	msg_unref(s->will);
@@ -392,7 +394,7 @@ client_session(const char *id, const struct mqtt_connect *cn, int *present)
 	else if (s != NULL && cn->clean) {
 		/* Clean start ends the old session, and its waiting will. */
 		session_publish_will(s);
-		session_free(s);
+		session_end(s);
 		s = NULL;
 	}
 	*present = s != NULL;
@@ -501,6 +503,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		will = client_will(s, &cn, &delay);
 		session_set_will(s, will, cn.will_qos, cn.will_retain, delay);
 	}
+	store_session(s);
 	ka = client_connack(c, &cn, s, present, assigned);
 	c->state = CONN_ACTIVE;
 	c->since = ev_now();
@@ -663,6 +666,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	struct mqtt_error	 e;
 	struct session		*s = c->sess;
 	struct pub		 pub;
+	uint32_t		 mark;
 	uint8_t			 acktype;
 	int			 v5 = c->version == MQTT_V5, n;
 
@@ -717,7 +721,8 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	if (pb.qos == 2 && session_rel_has(s, pb.packet_id)) {
 		/* A resent QoS 2 message: it was routed already. */
-		packet_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
+		if (!store_ack_after(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS))
+			packet_ack(c, MQTT_PUBREC, pb.packet_id, RC_SUCCESS);
 		return;
 	}
 	if (pb.qos > 0 && client_is_held(c, pb.packet_id))
@@ -758,21 +763,43 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		msg_unref(pub.msg);
 		return;
 	}
-	n = route_publish(&pub, pb.qos == 0 ? 0 :
+	mark = store_mark();
+	n = client_route(c, &pub, pb.packet_id, pb.qos == 0 ? 0 :
 	    ROUTE_HOLD | (v5 ? ROUTE_REFUSE : 0));
 	if (n == ROUTE_HELD)
 		client_hold(c, &pub, pb.packet_id);
 	else
-		client_published(c, &pub, pb.packet_id, n);
+		client_published(c, &pub, pb.packet_id, n, mark);
 	msg_unref(pub.msg);
 }
 
 /*
+ * Route a message.  Storaged is told of a QoS 2 packet id before the
+ * message goes anywhere: its requests are durable in order, so no stored
+ * subscriber can have the message without the id being kept too, which
+ * tells the client's resent PUBLISH from a new one after a restart.
+ */
+static int
+client_route(struct conn *c, struct pub *p, uint16_t pid, int how)
+{
+	int	 n;
+
+	if (p->qos == 2)
+		store_rel(c->sess, pid, 1);
+	n = route_publish(p, how);
+	if (p->qos == 2 && n < 0)
+		store_rel(c->sess, pid, 0);	/* not taken after all */
+	return n;
+}
+
+/*
  * The end of a routed QoS 1 or 2 message: keep it if retained, and
- * acknowledge it with what happened to it.
+ * acknowledge it with what happened to it, once what it made storaged
+ * keep since `mark' is durable.
  */
 static void
-client_published(struct conn *c, struct pub *pub, uint16_t pid, int n)
+client_published(struct conn *c, struct pub *pub, uint16_t pid, int n,
+    uint32_t mark)
 {
 	uint8_t		 rc;
 
@@ -787,8 +814,10 @@ client_published(struct conn *c, struct pub *pub, uint16_t pid, int n)
 		    "subscriber's queue is full");
 	if (pub->qos == 2 && n >= 0)
 		session_rel_add(c->sess, pid);
-	packet_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pid,
-	    rc);
+	if (!store_ack(c, mark, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+	    pid, rc))
+		packet_ack(c, pub->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC, pid,
+		    rc);
 }
 
 static int
@@ -832,6 +861,7 @@ client_retry_held(void)
 	struct conn	*c, *next;
 	struct held	*h;
 	struct pub	 p;
+	uint32_t	 mark;
 	int		 n;
 
 	if (!session_room_take())
@@ -839,7 +869,8 @@ client_retry_held(void)
 	TAILQ_FOREACH_SAFE(c, &blockedq, blockq, next) {
 		while ((h = TAILQ_FIRST(&c->held)) != NULL) {
 			pub_from_msg(&p, h->m);
-			n = route_publish(&p, ROUTE_HOLD |
+			mark = store_mark();
+			n = client_route(c, &p, h->pid, ROUTE_HOLD |
 			    (c->version == MQTT_V5 ? ROUTE_REFUSE : 0));
 			if (n == ROUTE_HELD) {
 				msg_unref(p.msg);
@@ -848,7 +879,7 @@ client_retry_held(void)
 			TAILQ_REMOVE(&c->held, h, entry);
 			c->nheld--;
 			engine_stats.held--;
-			client_published(c, &p, h->pid, n);
+			client_published(c, &p, h->pid, n, mark);
 			msg_unref(p.msg);
 			msg_unref(h->m);
 			free(h);
@@ -909,15 +940,20 @@ client_pubrel(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
 	struct mqtt_ack		 a;
 	struct mqtt_error	 e;
+	uint32_t		 mark;
+	uint8_t			 rc;
 
 	if (mqtt_decode_ack(first, p, len, c->version == MQTT_V5, &a,
 	    &e) == -1) {
 		client_error(c, e.reason, e.why);
 		return;
 	}
-	packet_ack(c, MQTT_PUBCOMP, a.packet_id,
-	    session_rel_del(c->sess, a.packet_id) == 0 ? RC_SUCCESS :
-	    RC_PACKET_ID_NOT_FOUND);
+	mark = store_mark();
+	rc = session_rel_del(c->sess, a.packet_id) == 0 ? RC_SUCCESS :
+	    RC_PACKET_ID_NOT_FOUND;
+	/* Released for good only once storaged forgot the id too. */
+	if (!store_ack(c, mark, MQTT_PUBCOMP, a.packet_id, rc))
+		packet_ack(c, MQTT_PUBCOMP, a.packet_id, rc);
 }
 
 static void
@@ -1050,6 +1086,7 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		topic_subscribe(s, se.filter.p, se.filter.len, opts, id, &sub,
 		    &existed);
 		sys_event_subscribed(c, sub);
+		store_sub(s, sub);
 		codes[n++] = qos;
 		/* Retained messages: not for shared subscriptions. */
 		if (!shared && (SUBOPT_RH(opts) == 0 ||

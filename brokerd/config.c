@@ -246,6 +246,16 @@ config_send_engine(struct ipc_chan *chan, const struct engine_conf *e)
 	ipc_end(chan, -1);
 }
 
+/* IPC_STORE_CONF: what storaged needs of the engine's settings. */
+void
+config_send_storaged(struct ipc_chan *chan, const struct engine_conf *e)
+{
+	ipc_begin(chan, IPC_STORE_CONF, 0, 2);
+	ipc_put_uint(chan, e->persistence);
+	ipc_put_uint(chan, e->damaged_store);
+	ipc_end(chan, -1);
+}
+
 /*
  * IPC_LISTENER for each listener, with its bound socket; for those that
  * tlsproxy serves (tlsconf_send_listeners), IPC_LISTENER_RELAYED without.

@@ -144,6 +144,7 @@ engine_turn_end(void)
 {
 	sys_flush();
 	client_retry_held();
+	store_turn_end();
 	conn_flush_all();
 	ipc_flush_pending();
 }
@@ -161,6 +162,15 @@ engine_start(void)
 {
 	if (!engine_configured)
 		fatalx("IPC_START before IPC_ENGINE_CONF");
+	/* The stored state first: then the listeners (store_dispatch). */
+	if (!store_start())
+		engine_serve();
+}
+
+/* Every listener and the control socket open. */
+void
+engine_serve(void)
+{
 	conn_listeners_start();
 	control_start();
 	sys_start();
@@ -256,6 +266,14 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "acl.read_denied", s->acl_read);
 	control_stat(chan, "acl.will_denied", s->acl_will);
 	control_stat(chan, "auth.revoked", s->auth_revoked);
+	control_stat(chan, "store.requests", s->store_requests);
+	control_stat(chan, "store.batches", s->store_batches);
+	control_stat(chan, "store.failed", s->store_failed);
+	control_stat(chan, "store.waiting", s->store_waiting);
+	control_stat(chan, "store.waited", s->store_waited);
+	control_stat(chan, "store.refused", s->store_refused);
+	control_stat(chan, "store.recovered", s->store_recovered);
+	control_stat(chan, "store.too_large", s->store_too_large);
 	control_stat(chan, "control.connections", s->ctl_conns);
 	control_stat(chan, "control.refused", s->ctl_refused);
 	control_stat(chan, "control.errors", s->ctl_errors);
@@ -461,8 +479,18 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 static void
 engine_dispatch_storaged(struct ipc_chan *chan, struct ipc_msg *msg)
 {
-	(void)chan;
 	switch (msg->hdr.type) {
+	case IPC_STORE_COMMIT:
+	case IPC_STORE_MSG:
+	case IPC_STORE_RETAIN:
+	case IPC_STORE_SESSION:
+	case IPC_STORE_SUB:
+	case IPC_STORE_QUEUE:
+	case IPC_STORE_INREL:
+	case IPC_STORE_CHUNK:
+	case IPC_STORE_END:
+		store_dispatch(chan, msg);
+		break;
 	default:
 		fatalx("unexpected %s from storaged",
 		    ipc_type_name(msg->hdr.type));

@@ -203,6 +203,8 @@ struct msg {
 	uint8_t			 retain;
 	uint64_t		 expires;	/* ev_now() ms; 0: never */
 	uint64_t		 origin;	/* session serial, no-local */
+	uint64_t		 sid;		/* in storaged; 0: not */
+	uint32_t		 prefs;		/* storaged's references */
 	uint8_t			 data[];	/* topic, properties, payload */
 };
 
@@ -215,11 +217,13 @@ struct delivery {
 	struct msg		*m;
 	uint32_t		*subids;	/* if nsubids > 1 */
 	uint32_t		 subid;		/* if nsubids == 1 */
+	uint64_t		 seq;		/* in storaged; 0: not */
 	uint16_t		 pid;
 	uint8_t			 nsubids;
 	uint8_t			 qos;
 	uint8_t			 retain;
 	uint8_t			 state;
+	uint8_t			 waiting;	/* for storaged to send */
 };
 
 #define DLV_FREE		0	/* in-flight slot done */
@@ -273,6 +277,7 @@ struct session {
 	int			 has_user;
 	char			*user;
 	size_t			 ulen;
+	uint8_t			 stored;	/* storaged has it */
 };
 RB_HEAD(session_tree, session);
 
@@ -414,6 +419,14 @@ struct engine_stats {
 	uint64_t		 acl_read;	/* deliveries not made */
 	uint64_t		 acl_will;	/* wills not published */
 	uint64_t		 auth_revoked;	/* disconnected at a reload */
+	uint64_t		 store_requests;
+	uint64_t		 store_batches;	/* commits answered */
+	uint64_t		 store_failed;	/* batches that failed */
+	uint64_t		 store_waiting;	/* acks awaiting a commit */
+	uint64_t		 store_waited;	/* acks sent after one */
+	uint64_t		 store_refused;	/* acks refused: it failed */
+	uint64_t		 store_recovered; /* items at start */
+	uint64_t		 store_too_large; /* not persisted */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
@@ -422,6 +435,7 @@ extern struct engine_conf	 econf;
 __dead void	 engine_main(int);
 void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 void		 engine_turn_end(void);
+void		 engine_serve(void);
 void		 engine_show_stats(struct ipc_chan *);
 void		 engine_auth_end(const char *, uint32_t, int, const char *,
 		    size_t);
@@ -490,6 +504,14 @@ int		 session_ack(struct session *, uint8_t, uint16_t, uint8_t);
 int		 session_rel_add(struct session *, uint16_t);
 int		 session_rel_has(const struct session *, uint16_t);
 int		 session_rel_del(struct session *, uint16_t);
+void		 session_end(struct session *);
+void		 session_send_waited(const char *, uint64_t, uint16_t, int);
+void		 session_unstore(struct session *);
+void		 session_rel_restore(struct session *, uint16_t);
+void		 session_restore(struct session *, uint64_t);
+void		 session_restore_done(void);
+int		 session_restore_delivery(struct session *,
+		    const struct delivery *, const uint32_t *, uint8_t);
 void		 session_set_will(struct session *, struct msg *, uint8_t,
 		    uint8_t, uint32_t);
 void		 session_publish_will(struct session *);
@@ -572,6 +594,26 @@ void		 sys_event_unsubscribed(const struct conn *, const uint8_t *,
 /* metrics.c */
 void		 metrics_format(struct buf *, const struct ctl_proc *, size_t);
 void		 metrics_accept(struct listener *, int);
+/* store.c */
+int		 store_start(void);
+uint32_t	 store_mark(void);
+int		 store_ack(struct conn *, uint32_t, uint8_t, uint16_t, uint8_t);
+int		 store_ack_after(struct conn *, uint8_t, uint16_t, uint8_t);
+int		 store_send_after(struct session *, struct delivery *);
+void		 store_turn_end(void);
+void		 store_committed(uint32_t, int, unsigned int, const char *);
+void		 store_session(struct session *);
+void		 store_session_end(struct session *);
+void		 store_sub(struct session *, const struct sub *);
+void		 store_unsub(struct session *, const uint8_t *, size_t);
+void		 store_enqueue(struct session *, struct delivery *,
+		    const uint32_t *);
+void		 store_dlv_state(struct session *, const struct delivery *);
+void		 store_dequeue(struct session *, struct delivery *);
+void		 store_dlv_forget(struct delivery *);
+void		 store_retain(const char *, size_t, struct msg *, struct msg *);
+void		 store_rel(struct session *, uint16_t, int);
+void		 store_dispatch(struct ipc_chan *, const struct ipc_msg *);
 
 /* control.c */
 typedef void	(*control_procs_cb)(void *, const struct ctl_proc *, size_t);

@@ -44,6 +44,8 @@ msg_new(const struct pub *p)
 	m->retain = p->retain;
 	m->expires = p->expires;
 	m->origin = p->origin;
+	m->sid = 0;
+	m->prefs = 0;
 	memcpy(m->data, p->topic, p->topic_len);
 	m->data[p->topic_len] = '\0';
 	if (p->props_len > 0)

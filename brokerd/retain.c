@@ -86,9 +86,11 @@ retain_set(struct pub *p)
 		start = i + 1;
 	}
 	if (p->payload_len == 0) {
-		if (n->retained != NULL)
+		if (n->retained != NULL) {
+			store_retain((const char *)p->topic, p->topic_len, NULL,
+			    n->retained);
 			retain_drop(n);
-		else
+		} else
 			tnode_prune(n);
 		return 0;
 	}
@@ -104,6 +106,7 @@ retain_set(struct pub *p)
 		return -1;
 	}
 	m = msg_ref(pub_msg(p));
+	store_retain((const char *)p->topic, p->topic_len, m, n->retained);
 	if (n->retained != NULL)
 		retain_drop_keep(n);
 	n->retained = m;
@@ -259,6 +262,9 @@ retain_match(const uint8_t *f, size_t len,
 	}
 	for (i = 0; i < nexpired; i++) {
 		engine_stats.drop_expired++;
+		store_retain(MSG_TOPIC(expired[i]->retained),
+		    expired[i]->retained->topic_len, NULL,
+		    expired[i]->retained);
 		retain_drop(expired[i]);
 	}
 	nexpired = 0;

@@ -36,6 +36,8 @@
 static struct session_tree	 sessions = RB_INITIALIZER(&sessions);
 static uint64_t			 session_serial;
 static int			 session_room;	/* a queue got room */
+static struct session		**restored;	/* timers set at the end */
+static size_t			 nrestored, restored_cap;
 
 static int	session_cmp(struct session *, struct session *);
 static void	session_timer(void *);
@@ -239,6 +241,7 @@ session_unsubscribe(struct session *s, const uint8_t *f, size_t len)
 {
 	if (topic_unsubscribe(s, f, len) == -1)
 		return -1;
+	store_unsub(s, f, len);
 	session_room = 1;
 	return 0;
 }
@@ -296,6 +299,30 @@ session_free(struct session *s)
 	free(s);
 }
 
+/* The session ends for good: storaged forgets it too. */
+void
+session_end(struct session *s)
+{
+	store_session_end(s);
+	session_free(s);
+}
+
+/* storaged forgot the session: so do its deliveries (store.c). */
+void
+session_unstore(struct session *s)
+{
+	struct delivery	*d;
+	uint32_t	 i;
+
+	for (i = 0; i < s->inflight.count; i++) {
+		d = dring_at(&s->inflight, i);
+		if (d->state != DLV_FREE)
+			store_dlv_forget(d);
+	}
+	for (i = 0; i < s->queue.count; i++)
+		store_dlv_forget(dring_at(&s->queue, i));
+}
+
 static uint32_t
 session_window(const struct session *s)
 {
@@ -347,13 +374,54 @@ flight_send(struct session *s, const struct delivery *from)
 	*d = *from;
 	d->pid = pid;
 	d->state = DLV_PUBLISHED;
+	if (d->seq == 0)
+		store_enqueue(s, d, dlv_ids(d));
+	else
+		store_dlv_state(s, d);
 	s->nflight++;
 	s->flight_bytes += msg_size(d->m);
 	engine_stats.inflight++;
+	if (store_send_after(s, d))
+		return;		/* session_send_waited */
 	pub_view(&p, d->m);
 	if (packet_publish(s->conn, &p, d->qos, d->pid, d->retain, 0,
 	    dlv_ids(d), d->nsubids) == -1)
 		flight_done(s, d);
+}
+
+/*
+ * storaged committed the state of a QoS 2 message in flight to session
+ * `id': its PUBLISH or PUBREL may go now, if the session and its client
+ * are still there.
+ */
+void
+session_send_waited(const char *id, uint64_t serial, uint16_t pid, int type)
+{
+	struct session	*s;
+	struct delivery	*d;
+	struct pub	 p;
+	uint32_t	 i;
+
+	if ((s = session_find(id)) == NULL || s->serial != serial)
+		return;
+	for (i = 0; i < s->inflight.count; i++) {
+		d = dring_at(&s->inflight, i);
+		if (d->state != DLV_FREE && d->pid == pid && d->waiting)
+			break;
+	}
+	if (i == s->inflight.count)
+		return;
+	d->waiting = 0;
+	if (!session_online(s))
+		return;		/* session_resend, when it is back */
+	if (type == MQTT_PUBREL && d->state == DLV_RELEASED)
+		packet_ack(s->conn, MQTT_PUBREL, pid, RC_SUCCESS);
+	else if (type == MQTT_PUBLISH && d->state == DLV_PUBLISHED) {
+		pub_view(&p, d->m);
+		if (packet_publish(s->conn, &p, d->qos, d->pid, d->retain, 0,
+		    dlv_ids(d), d->nsubids) == -1)
+			flight_done(s, d);
+	}
 }
 
 /*
@@ -409,6 +477,7 @@ session_deliver(struct session *s, struct pub *p, uint8_t qos,
 	d->qos = qos;
 	d->retain = retain;
 	dlv_subids(d, subids, nsub);
+	store_enqueue(s, d, subids);
 	s->queue_bytes += size;
 	engine_stats.queued++;
 	engine_stats.queued_bytes += size;
@@ -432,6 +501,7 @@ session_pump(struct session *s)
 		engine_stats.queued_bytes -= size;
 		if (msg_expired(d.m)) {
 			engine_stats.drop_expired++;
+			store_dequeue(s, &d);
 			dlv_release(&d);
 			continue;
 		}
@@ -452,6 +522,8 @@ session_resend(struct session *s)
 
 	for (i = 0; i < s->inflight.count; i++) {
 		d = dring_at(&s->inflight, i);
+		if (d->waiting)
+			continue;	/* session_send_waited */
 		if (d->state == DLV_PUBLISHED) {
 			pub_view(&p, d->m);
 			/* Too large for the client now: it counts as sent. */
@@ -477,6 +549,7 @@ flight_finish(struct session *s, struct delivery *d)
 	s->nflight--;
 	s->flight_bytes -= msg_size(d->m);
 	engine_stats.inflight--;
+	store_dequeue(s, d);
 	dlv_release(d);
 	d->state = DLV_FREE;
 }
@@ -528,7 +601,9 @@ session_ack(struct session *s, uint8_t type, uint16_t pid, uint8_t reason)
 			break;
 		}
 		d->state = DLV_RELEASED;
-		packet_ack(s->conn, MQTT_PUBREL, pid, RC_SUCCESS);
+		store_dlv_state(s, d);
+		if (!store_send_after(s, d))
+			packet_ack(s->conn, MQTT_PUBREL, pid, RC_SUCCESS);
 		return 0;
 	case MQTT_PUBCOMP:
 		if (d->state != DLV_RELEASED)
@@ -554,14 +629,11 @@ session_rel_has(const struct session *s, uint16_t pid)
 	return 0;
 }
 
-/* Returns -1 if the client has more in flight than it may. */
-int
-session_rel_add(struct session *s, uint16_t pid)
+static void
+rel_push(struct session *s, uint16_t pid)
 {
 	uint16_t	*r;
 
-	if (s->nrel >= econf.max_inflight)
-		return -1;
 	if (s->nrel == s->relcap) {
 		s->relcap = s->relcap == 0 ? 4 : s->relcap * 2;
 		if ((r = reallocarray(s->rel, s->relcap, sizeof(*r))) == NULL)
@@ -569,7 +641,25 @@ session_rel_add(struct session *s, uint16_t pid)
 		s->rel = r;
 	}
 	s->rel[s->nrel++] = pid;
+}
+
+/* Returns -1 if the client has more in flight than it may. */
+int
+session_rel_add(struct session *s, uint16_t pid)
+{
+	if (s->nrel >= econf.max_inflight)
+		return -1;
+	rel_push(s, pid);
 	return 0;
+}
+
+/* Recovery: the limit may have been lower when it was written. */
+void
+session_rel_restore(struct session *s, uint16_t pid)
+{
+	if (s->nrel == UINT16_MAX)
+		fatalx("session %s: too many QoS 2 ids to restore", s->id);
+	rel_push(s, pid);
 }
 
 int
@@ -579,6 +669,7 @@ session_rel_del(struct session *s, uint16_t pid)
 
 	for (i = 0; i < s->nrel; i++)
 		if (s->rel[i] == pid) {
+			store_rel(s, pid, 0);
 			s->rel[i] = s->rel[--s->nrel];
 			if (s->nrel == 0) {
 				free(s->rel);
@@ -631,6 +722,9 @@ session_publish_will(struct session *s)
 	s->will = NULL;
 	s->will_at = 0;
 	engine_stats.wills++;
+	/* Published once: not again after a restart. */
+	if (s->stored)
+		store_session(s);
 }
 
 /*
@@ -741,11 +835,12 @@ session_detach(struct session *s, int graceful)
 		}
 	}
 	if (s->expiry == 0) {
-		session_free(s);
+		session_end(s);
 		return;
 	}
 	if (s->expiry != EXPIRY_NEVER)
 		s->expires_at = ev_now() + (uint64_t)s->expiry * 1000;
+	store_session(s);
 	session_schedule(s);
 }
 
@@ -777,8 +872,85 @@ session_timer(void *arg)
 		sys_event_expired(s);
 		/* The session ends: a will still waiting goes now. */
 		session_publish_will(s);
-		session_free(s);
+		session_end(s);
 		return;
 	}
 	session_schedule(s);
+}
+
+/*
+ * Recovery (store.c): a session storaged kept, disconnected `ago' ms
+ * ago.  Its expiry and will count from then; its timer is set when the
+ * whole state is back (session_restore_done), so that it cannot end
+ * while the rest of its state is still coming.
+ */
+void
+session_restore(struct session *s, uint64_t ago)
+{
+	struct session	**r;
+	uint64_t	 now = ev_now(), delay, cap;
+
+	if (s->expiry != EXPIRY_NEVER)
+		s->expires_at = now + ((uint64_t)s->expiry * 1000 > ago ?
+		    (uint64_t)s->expiry * 1000 - ago : 0);
+	if (s->will != NULL) {
+		delay = (uint64_t)s->will_delay * 1000;
+		if (s->expiry != EXPIRY_NEVER &&
+		    (uint64_t)s->expiry * 1000 < delay)
+			delay = (uint64_t)s->expiry * 1000;
+		s->will_at = now + (delay > ago ? delay - ago : 0);
+	}
+	if (nrestored == restored_cap) {
+		cap = restored_cap == 0 ? 64 : restored_cap * 2;
+		if ((r = reallocarray(restored, cap, sizeof(*r))) == NULL)
+			fatal(NULL);
+		restored = r;
+		restored_cap = cap;
+	}
+	restored[nrestored++] = s;
+}
+
+void
+session_restore_done(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nrestored; i++)
+		session_schedule(restored[i]);
+	free(restored);
+	restored = NULL;
+	nrestored = restored_cap = 0;
+}
+
+/*
+ * Recovery: a queue entry or a message in flight, in the order storaged
+ * kept them.  Returns -1 if its packet id is in flight already.
+ */
+int
+session_restore_delivery(struct session *s, const struct delivery *from,
+    const uint32_t *ids, uint8_t n)
+{
+	struct delivery	*d;
+	size_t		 size = msg_size(from->m);
+
+	if (from->state == DLV_FREE) {
+		d = dring_push(&s->queue);
+		*d = *from;
+		d->m = msg_ref(from->m);
+		dlv_subids(d, ids, n);
+		s->queue_bytes += size;
+		engine_stats.queued++;
+		engine_stats.queued_bytes += size;
+		return 0;
+	}
+	if (pid_in_flight(s, from->pid))
+		return -1;
+	d = dring_push(&s->inflight);
+	*d = *from;
+	d->m = msg_ref(from->m);
+	dlv_subids(d, ids, n);
+	s->nflight++;
+	s->flight_bytes += size;
+	engine_stats.inflight++;
+	return 0;
 }

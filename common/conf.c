@@ -26,6 +26,9 @@
 #define ENGINE_DESC(...)	SETTING_DESC(struct engine_conf, __VA_ARGS__)
 #define LISTENER_DESC(...)	SETTING_DESC(struct listener_opts, __VA_ARGS__)
 
+static const char *const persistence_words[] = { "off", "nosync", "sync" };
+static const char *const damaged_store_words[] = { "refuse", "move-aside" };
+
 ENGINE_SETTINGS(SETTING_ASSERT)
 LISTENER_SETTINGS(SETTING_ASSERT)
 

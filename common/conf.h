@@ -83,7 +83,17 @@
 	X(allow_empty_id, BOOL, 1, 0, 1, "empty client id", 1)		\
 	X(id_prefix, WORD, "auto-", 0, 32, "client id prefix", 1)	\
 	X(sys_interval, U32, 10, 0, 86400, "sys interval", 1)		\
-	X(sys_events, BOOL, 0, 0, 1, "sys events", 1)
+	X(sys_events, BOOL, 0, 0, 1, "sys events", 1)			\
+	X(persistence, CHOICE, PERSIST_SYNC, 0, 2, "persistence", 0)	\
+	X(damaged_store, CHOICE, DAMAGED_REFUSE, 0, 1, "damaged store", 0)
+
+/* persistence: what storaged keeps, and when it is on disk. */
+#define PERSIST_OFF		0	/* memory only */
+#define PERSIST_NOSYNC		1	/* in the kernel at commit */
+#define PERSIST_SYNC		2	/* on disk at commit */
+/* damaged store: what storaged does with one it cannot read. */
+#define DAMAGED_REFUSE		0
+#define DAMAGED_MOVE_ASIDE	1
 
 struct engine_conf {
 	ENGINE_SETTINGS(SETTING_FIELD)

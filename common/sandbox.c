@@ -212,6 +212,9 @@ static const long sandbox_storaged[] = {
 	__NR_pread64, __NR_pwrite64, __NR_ftruncate, __NR_fcntl,
 	__NR_renameat, __NR_unlinkat, __NR_mkdirat, __NR_getdents64,
 	__NR_flock,
+	/* glibc's sysconf: CPUs (db_env_create), memory (qsort). */
+	__NR_sched_getaffinity, __NR_sysinfo,
+	__NR_getcwd,		/* log_archive */
 #ifdef __NR_rename
 	__NR_rename,
 #endif

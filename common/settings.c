@@ -38,7 +38,7 @@ static int
 setting_is_int(const struct setting *s)
 {
 	return s->kind == SK_BOOL || s->kind == SK_FLAG ||
-	    s->kind == SK_LOGLEVEL;
+	    s->kind == SK_LOGLEVEL || s->kind == SK_CHOICE;
 }
 
 uint64_t
@@ -199,6 +199,25 @@ range_ok(const struct setting *s, long long v)
 	return v >= 0 && v >= s->min && (unsigned long long)v <= s->max;
 }
 
+/* One of the words of a CHOICE. */
+static int
+choice_value(const struct setting *s, void *base, const char *v, char *err,
+    size_t errlen)
+{
+	size_t	 i, len;
+
+	for (i = 0; i <= s->max; i++)
+		if (strcmp(v, s->words[i]) == 0) {
+			setting_set_uint(s, base, i);
+			return 0;
+		}
+	len = snprintf(err, errlen, "%s: \"%s\" is not", s->kw, v);
+	for (i = 0; i <= s->max && len < errlen; i++)
+		len += snprintf(err + len, errlen - len, "%s %s",
+		    i == 0 ? "" : i == s->max ? " or" : ",", s->words[i]);
+	return -1;
+}
+
 /* Parse the value `v' of `s' into `base'. */
 static int
 setting_value(const struct setting *s, void *base, const char *v,
@@ -296,6 +315,8 @@ setting_value(const struct setting *s, void *base, const char *v,
 		snprintf(err, errlen, "%s: \"%s\" is not warning, info or "
 		    "debug", s->kw, v);
 		return -1;
+	case SK_CHOICE:
+		return choice_value(s, base, v, err, errlen);
 	}
 	if (!range_ok(s, num)) {
 		snprintf(err, errlen, "%s %lld out of range (%lld-%llu)",
@@ -400,6 +421,10 @@ settings_check(const struct setting *tab, size_t n, const void *base,
 			if ((int64_t)v < -1 || (int64_t)v > 1)
 				goto bad;
 			break;
+		case SK_CHOICE:
+			if (v > s->max)
+				goto bad;
+			break;
 		case SK_EXPIRY:
 			if (v != s->max && (int64_t)v < s->min)
 				goto bad;
@@ -502,6 +527,9 @@ settings_format(const struct setting *s, const void *base, char *buf,
 	case SK_LOGLEVEL:
 		return snprintf(buf, size, "%s",
 		    loglevels[(int64_t)v + 1]);
+	case SK_CHOICE:
+		return snprintf(buf, size, "%s", v <= s->max ? s->words[v] :
+		    "?");
 	default:
 		break;
 	}

@@ -43,6 +43,8 @@
  *	STRING		printable ASCII, no quote or backslash, of min to
  *			max - 1 characters (char[max]): a cipher list
  *	LOGLEVEL	warning, info or debug (-1, 0, 1)
+ *	CHOICE		one of the words of the array field_words (an
+ *			int, the index; max is the last index)
  * A numeric default of 0 below min means "not set" (no limit).
  */
 
@@ -61,7 +63,8 @@ enum setting_kind {
 	SK_WORD,
 	SK_PATH,
 	SK_STRING,
-	SK_LOGLEVEL
+	SK_LOGLEVEL,
+	SK_CHOICE
 };
 
 struct setting {
@@ -75,6 +78,7 @@ struct setting {
 	int64_t			 min;
 	uint64_t		 max;
 	int			 reload;	/* a reload applies it */
+	const char *const	*words;		/* CHOICE: the values */
 };
 
 /* The C type of each kind: a field is `SETTING_T_K name SETTING_D_K(max)'. */
@@ -89,6 +93,7 @@ struct setting {
 #define SETTING_T_PATH		char
 #define SETTING_T_STRING	char
 #define SETTING_T_LOGLEVEL	int
+#define SETTING_T_CHOICE	int
 #define SETTING_D_U32(max)
 #define SETTING_D_U64(max)
 #define SETTING_D_SIZE32(max)
@@ -100,6 +105,7 @@ struct setting {
 #define SETTING_D_PATH(max)	[max]
 #define SETTING_D_STRING(max)	[max]
 #define SETTING_D_LOGLEVEL(max)
+#define SETTING_D_CHOICE(max)
 
 #define SETTING_K_U32		SK_UINT
 #define SETTING_K_U64		SK_UINT
@@ -112,6 +118,7 @@ struct setting {
 #define SETTING_K_PATH		SK_PATH
 #define SETTING_K_STRING	SK_STRING
 #define SETTING_K_LOGLEVEL	SK_LOGLEVEL
+#define SETTING_K_CHOICE	SK_CHOICE
 
 /* The default goes to `def' (numbers) or `sdef' (strings). */
 #define SETTING_DEF_U32(d)	(d), NULL
@@ -125,6 +132,7 @@ struct setting {
 #define SETTING_DEF_PATH(d)	0, (d)
 #define SETTING_DEF_STRING(d)	0, (d)
 #define SETTING_DEF_LOGLEVEL(d)	(uint64_t)(d), NULL
+#define SETTING_DEF_CHOICE(d)	(d), NULL
 
 /* What must hold of a row, checked when it compiles. */
 #define SETTING_OK_U32(d, lo, hi)	((hi) <= UINT32_MAX && (d) <= (hi) && \
@@ -142,12 +150,28 @@ struct setting {
 #define SETTING_OK_STRING(d, lo, hi)	(sizeof(d) <= (hi) && \
 					    sizeof(d) > (lo))
 #define SETTING_OK_LOGLEVEL(d, lo, hi)	((d) >= -1 && (d) <= 1)
+#define SETTING_OK_CHOICE(d, lo, hi)	((lo) == 0 && (d) >= 0 && (d) <= (hi))
 
 #define SETTING_FIELD(f, k, d, lo, hi, kw, rl)				\
 	SETTING_T_##k f SETTING_D_##k(hi);
+/* The values of a CHOICE: the array f_words, beside the table. */
+#define SETTING_W_U32(f)	NULL
+#define SETTING_W_U64(f)	NULL
+#define SETTING_W_SIZE32(f)	NULL
+#define SETTING_W_SIZE64(f)	NULL
+#define SETTING_W_EXPIRY(f)	NULL
+#define SETTING_W_BOOL(f)	NULL
+#define SETTING_W_FLAG(f)	NULL
+#define SETTING_W_WORD(f)	NULL
+#define SETTING_W_PATH(f)	NULL
+#define SETTING_W_LOGLEVEL(f)	NULL
+#define SETTING_W_STRING(f)	NULL
+#define SETTING_W_CHOICE(f)	f##_words
+
 #define SETTING_DESC(type, f, k, d, lo, hi, kw, rl)			\
 	{ kw, #f, SETTING_K_##k, offsetof(type, f),			\
-	    sizeof(((type *)0)->f), SETTING_DEF_##k(d), (lo), (hi), (rl) },
+	    sizeof(((type *)0)->f), SETTING_DEF_##k(d), (lo), (hi), (rl), \
+	    SETTING_W_##k(f) },
 #define SETTING_ASSERT(f, k, d, lo, hi, kw, rl)				\
 	_Static_assert(SETTING_OK_##k(d, lo, hi),			\
 	    "setting " #f ": default out of range or type too narrow");

@@ -712,7 +712,9 @@ void
 ipc_put_strn(struct ipc_chan *chan, const char *s, size_t len)
 {
 	msgpack_pack_str(&chan->pk, len);
-	msgpack_pack_str_body(&chan->pk, s, len);
+	/* (NULL, 0) is empty: no memcpy from NULL. */
+	if (len > 0)
+		msgpack_pack_str_body(&chan->pk, s, len);
 }
 
 void
@@ -725,7 +727,8 @@ void
 ipc_put_bin(struct ipc_chan *chan, const void *p, size_t len)
 {
 	msgpack_pack_bin(&chan->pk, len);
-	msgpack_pack_bin_body(&chan->pk, p, len);
+	if (len > 0)
+		msgpack_pack_bin_body(&chan->pk, p, len);
 }
 
 void

@@ -180,7 +180,54 @@ struct ipc_hdr {
 	X(IPC_CTL_ERROR,	"us",		0)			\
 	/* the end of a reply (message or ""); also parent -> engine	\
 	 * after the IPC_CTL_PROCESS records */				\
-	X(IPC_CTL_END,		"s",		0)
+	X(IPC_CTL_END,		"s",		0)		\
+	/* parent -> storaged: persistence (conf.h PERSIST_*), damaged	\
+	 * store (DAMAGED_*) */						\
+	X(IPC_STORE_CONF,	"uu",		0)			\
+	/*								\
+	 * engine -> storaged, id = request number: the requests;	\
+	 * storaged -> engine, during recovery, id 0: the state.	\
+	 * Times are wall-clock ms, 0: never.				\
+	 */								\
+	/* message id, qos, retain, expires, topic, properties, payload */ \
+	X(IPC_STORE_MSG,	"uutusbb",	0)			\
+	/* topic, message id (0: cleared) */				\
+	X(IPC_STORE_RETAIN,	"su",		0)			\
+	/* client id, version, expiry, disconnected at, has will,	\
+	 * will qos, will retain, will delay, will expiry, will topic,	\
+	 * will properties, will payload */				\
+	X(IPC_STORE_SESSION,	"suuututuusbb",	0)			\
+	/* engine -> storaged: client id; the session and all it holds */ \
+	X(IPC_STORE_SESSION_DEL, "s",		0)			\
+	/* client id, filter, options, subscription identifier */	\
+	X(IPC_STORE_SUB,	"ssuu",		0)			\
+	/* engine -> storaged: client id, filter */			\
+	X(IPC_STORE_UNSUB,	"ss",		0)			\
+	/* client id, seq, message id, qos, retain, state, packet id,	\
+	 * subscription identifiers */					\
+	X(IPC_STORE_QUEUE,	"suuutuua",	0)			\
+	/* engine -> storaged: client id, seq, state, packet id */	\
+	X(IPC_STORE_QSTATE,	"suuu",		0)			\
+	/* engine -> storaged: client id, seq: delivered or dropped */	\
+	X(IPC_STORE_QDEL,	"su",		0)			\
+	/* client id, packet id: QoS 2 received, not yet released */	\
+	X(IPC_STORE_INREL,	"su",		0)			\
+	/* engine -> storaged: client id, packet id: released */	\
+	X(IPC_STORE_INREL_DEL,	"su",		0)			\
+	/* storaged -> engine: requests up to id are durable (ok), or	\
+	 * the batch holding them failed: IPC_STORE_E_*, why */	\
+	X(IPC_STORE_COMMIT,	"tus",		0)			\
+	/* engine -> storaged: the (next part of the) recovery stream */ \
+	X(IPC_STORE_RECOVER,	"",		0)			\
+	/* storaged -> engine: a part of the stream ends: ask again */	\
+	X(IPC_STORE_CHUNK,	"",		0)			\
+	/* storaged -> engine: the stream ends: next message id, next	\
+	 * seq, items */						\
+	X(IPC_STORE_END,	"uuu",		0)
+
+/* IPC_STORE_COMMIT: why a batch failed (storaged's enum store_ekind). */
+#define IPC_STORE_E_INVALID	1
+#define IPC_STORE_E_NOSPACE	2
 
 enum ipc_type {
 	IPC_NONE = 0,

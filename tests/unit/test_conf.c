@@ -85,6 +85,9 @@ other_value(const struct setting *s, size_t row, char *buf, size_t size)
 	case SK_LOGLEVEL:
 		snprintf(buf, size, "%s", s->def == 1 ? "warning" : "debug");
 		break;
+	case SK_CHOICE:
+		snprintf(buf, size, "%s", s->words[s->def == 0 ? s->max : 0]);
+		break;
 	}
 }
 
