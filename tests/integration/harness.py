@@ -252,8 +252,14 @@ class Broker:
         return self.stats()[name]
 
     def wait_stat(self, name, pred, timeout=10, what=None):
-        return wait_for(lambda: pred(self.stat(name)), timeout,
-                        what or "stat %s" % name)
+        """Until pred(stat `name') holds; a time-out says what the
+        counters were, so that a failure can be read from the log."""
+        try:
+            return wait_for(lambda: pred(self.stat(name)), timeout,
+                            what or "stat %s" % name)
+        except TestFailure as e:
+            raise TestFailure("%s; counters then: %s" % (e, {
+                k: v for k, v in self.stats().items() if v})) from None
 
     def wait_subs(self, n, timeout=10):
         """Until the engine holds `n' subscriptions."""

@@ -361,6 +361,10 @@ def test_sandbox_debug_build_names_the_syscall():
     b.wait_log(r"authd \(pid %d\) terminated by signal SIGSYS" % pid)
 
 
+# It builds the whole tree again (with ASan in the sanitizer pass).
+test_sandbox_debug_build_names_the_syscall.timeout = 600
+
+
 def test_make_install_and_run_installed():
     """make install DESTDIR=... lays out sbin/, libexec/brokerd/, the
     manual pages and the examples, and the installed brokerd finds its
