@@ -411,7 +411,7 @@ cache_drop(struct cache_ent *c)
 static int
 cache_hit(const uint8_t *key)
 {
-	struct cache_ent	 k, *c;
+	struct cache_ent	 k = { .expires = 0 }, *c;
 	uint64_t		 now = ev_now();
 
 	while ((c = TAILQ_FIRST(&cache_age)) != NULL && c->expires <= now)
