@@ -62,6 +62,7 @@ static void	client_published(struct conn *, struct pub *, uint16_t, int,
 static int	client_route(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
+static void	client_free_held(struct conn *);
 
 /*
  * A protocol error: an MQTT 5 client is told the reason code in a
@@ -573,7 +574,8 @@ client_rights(const char *id, uint32_t lid, int has_user, const char *user,
 
 /*
  * The connection went away (`why', if the socket broke): its session goes
- * on without it, or ends.
+ * on without it, or ends.  What it held goes now, not when it closes: a
+ * lingering connection has no session to route a held message for.
  */
 void
 client_gone(struct conn *c, int graceful, const char *why)
@@ -582,6 +584,7 @@ client_gone(struct conn *c, int graceful, const char *why)
 
 	if (c->state == CONN_AUTH)
 		client_auth_abandoned(c);
+	client_free_held(c);
 	if (s == NULL)
 		return;
 	sys_event_disconnected(c, graceful, why);
@@ -895,7 +898,7 @@ client_retry_held(void)
  * The connection is gone: what it held was never acknowledged, so its
  * client sends it again.
  */
-void
+static void
 client_free_held(struct conn *c)
 {
 	struct held	*h;

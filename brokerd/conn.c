@@ -1092,7 +1092,6 @@ conn_close(struct conn *c, const char *why)
 	if (why != NULL)
 		conn_log(c, LOG_DEBUG, "closed: %s", why);
 	client_gone(c, c->graceful, why);
-	client_free_held(c);
 	c->state = CONN_DEAD;
 	c->l->nconns--;
 	addr_put(c->ac);

@@ -481,7 +481,6 @@ void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int, const char *);
 void		 client_kick(const char *, int);
 void		 client_retry_held(void);
-void		 client_free_held(struct conn *);
 
 /* session.c */
 struct session	*session_find(const char *);

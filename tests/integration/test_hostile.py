@@ -430,3 +430,31 @@ def test_takeover_churn():
     conns[-1].expect(2)
     check(b.stat("clients") == 1, "one client left")
     still_serving(b)
+
+
+def test_held_qos2_of_a_closing_connection():
+    """Issue 9, defect 1: a closing connection's held QoS 2 message is
+    retried after its session went; the engine dereferenced no session.
+    One MQTT 5 client: Receive Maximum 1, subscribed to its own topic,
+    never acking, fills its own queue with QoS 1, publishes one QoS 2
+    message (held), then sends a malformed packet."""
+    b = broker(extra="max queued messages 5").start()
+    c = rawc(b)
+    c.send(raw.connect("selfish", 5,
+                       properties=raw.props((0x21, b"\x00\x01"))))
+    check(c.expect(2)[1][1] == 0, "CONNACK")
+    c.send(raw.subscribe(1, [("self", 1)], 5))
+    c.expect(9)
+    # One in flight, five queued, the seventh waits for room.
+    for pid in range(1, 8):
+        c.send(raw.publish("self", "q1 %d" % pid, qos=1, pid=pid,
+                           version=5))
+    b.wait_stat("held", lambda v: v >= 1)
+    c.send(raw.publish("self", "q2", qos=2, pid=100, version=5))
+    b.wait_stat("held", lambda v: v >= 2)
+    c.send(b"\x00\x00")
+    check(c.closed(), "closed")
+    b.wait_stat("held", lambda v: v == 0)
+    check(b.proc.poll() is None, "brokerd still runs")
+    still_serving_raw(b)
+
