@@ -439,7 +439,8 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 		ci.retain_available = econf.retain_available;
 		ci.maximum_packet_size = econf.max_packet_size;
 		ci.assigned_client_id = assigned ? s->id : NULL;
-		ci.topic_alias_maximum = econf.max_topic_aliases;
+		ci.topic_alias_maximum = c->alias_max =
+		    econf.max_topic_aliases;
 		ci.wildcard_available = 1;
 		ci.sub_id_available = 1;
 		ci.shared_available = 1;
@@ -623,15 +624,17 @@ client_kick(const char *id, int end)
 
 /*
  * A PUBLISH with a Topic Alias (MQTT 5): with a topic it sets the alias,
- * without one it stands for the topic the alias was set to.  Returns -1
- * after a protocol error.
+ * without one it stands for the topic the alias was set to.  The client
+ * may use what its CONNACK told it, whatever a reload did since; the
+ * table, made at first use, has that many entries.  Returns -1 after a
+ * protocol error.
  */
 static int
 client_alias(struct conn *c, struct mqtt_publish *pb)
 {
 	uint16_t	 a = pb->props.topic_alias;
 
-	if (a > econf.max_topic_aliases) {
+	if (a > c->alias_max) {
 		client_error(c, RC_TOPIC_ALIAS_INVALID,
 		    "topic alias above the maximum");
 		return -1;
@@ -642,10 +645,10 @@ client_alias(struct conn *c, struct mqtt_publish *pb)
 			return -1;
 		}
 		if (c->alias == NULL) {
-			if ((c->alias = calloc(econf.max_topic_aliases,
+			if ((c->alias = calloc(c->alias_max,
 			    sizeof(*c->alias))) == NULL)
 				fatal(NULL);
-			c->nalias = econf.max_topic_aliases;
+			c->nalias = c->alias_max;
 		}
 		free(c->alias[a - 1]);
 		if ((c->alias[a - 1] = strndup((const char *)pb->topic.p,

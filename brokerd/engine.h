@@ -157,7 +157,8 @@ struct conn {
 	size_t			 auth_ulen;
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
-	uint16_t		 nalias;
+	uint16_t		 alias_max;	/* told in its CONNACK */
+	uint16_t		 nalias;	/* entries of alias */
 	char			**alias;	/* client -> server */
 	char			*user;		/* of the CONNECT, or NULL */
 	uint64_t		 since;		/* ev_now() at CONNACK */

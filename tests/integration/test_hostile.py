@@ -458,3 +458,58 @@ def test_held_qos2_of_a_closing_connection():
     check(b.proc.poll() is None, "brokerd still runs")
     still_serving_raw(b)
 
+
+def alias_maximum(b):
+    """The Topic Alias Maximum a new MQTT 5 client is told."""
+    c = rawc(b)
+    c.send(raw.connect("probe", 5))
+    body = c.expect(2)[1]
+    c.close()
+    i = body.find(b"\x22", 3)
+    return struct.unpack("!H", body[i + 1:i + 3])[0] if i > 0 else 0
+
+
+def test_reload_of_max_topic_aliases():
+    """Issue 9, defect 2: the alias table was sized at first use and a
+    later alias checked against the setting of the day, so a reload
+    raising `max topic aliases' let a client write past the table.  A
+    connection keeps the maximum its CONNACK told it, both ways."""
+    b = broker(extra="max topic aliases 2").start()
+    al = raw.props((0x23, struct.pack("!H", 1)))
+    up = []
+    for a in (3, 60000, 65535):
+        c = connected(b, "alias-up%d" % a, version=5)
+        c.send(raw.publish("a/1", "x", version=5, properties=al))
+        up.append((a, c))
+    b.write_conf(b.conf_text(extra="max topic aliases 65535"))
+    b.ctl("reload")
+    wait_for(lambda: alias_maximum(b) == 65535, 10, "the reload")
+    # Told 2: an alias of 60,000 is invalid, not a write past the table.
+    for a, c in up:
+        al = raw.props((0x23, struct.pack("!H", a)))
+        c.send(raw.publish("a/%d" % a, "x", version=5, properties=al))
+        p = c.expect(14)
+        check(p[1][0] == 0x94, "alias %d: DISCONNECT 0x94, got %r" %
+              (a, p[1]))
+        check(c.closed(), "closed")
+    # A client told 2 before a reload lowering it keeps 2.
+    b.write_conf(b.conf_text(extra="max topic aliases 2"))
+    b.ctl("reload")
+    wait_for(lambda: alias_maximum(b) == 2, 10, "the first reload")
+    told = connected(b, "alias-told", version=5)
+    b.write_conf(b.conf_text(extra="max topic aliases 1"))
+    b.ctl("reload")
+    wait_for(lambda: alias_maximum(b) == 1, 10, "the second reload")
+    s = connected(b, "alias-sub", version=5)
+    s.send(raw.subscribe(1, [("b/#", 0)], 5))
+    s.expect(9)
+    told.send(raw.publish("b/2", "set", version=5,
+                          properties=raw.props((0x23, b"\x00\x02"))))
+    told.send(raw.publish("", "use", version=5,
+                          properties=raw.props((0x23, b"\x00\x02"))))
+    for want in (b"set", b"use"):
+        first, body = s.expect(3)
+        t, payload = raw.parse_publish(first, body, 5)[:2]
+        check((t, payload) == ("b/2", want), "got %r %r" % (t, payload))
+    check(b.proc.poll() is None, "brokerd still runs")
+    still_serving_raw(b)
