@@ -30,17 +30,13 @@
 
 #include "engine.h"
 
-struct retained_ctx {
-	struct session	*s;
-	struct sub	*sub;
-};
-
 static uint8_t		*fwd;		/* forwarded properties */
 static size_t		 fwd_cap;
 static uint8_t		*codes;		/* SUBACK and UNSUBACK */
 static size_t		 codes_cap;
 static struct sub	**rsubs;	/* retained messages to send */
 static size_t		 rsubs_cap;
+static uint32_t		 sub_serial;	/* SUBSCRIBE packets */
 static TAILQ_HEAD(, conn) blockedq = TAILQ_HEAD_INITIALIZER(blockedq);
 
 static void	client_connect(struct conn *, uint8_t, const uint8_t *,
@@ -978,26 +974,6 @@ codes_reserve(size_t n)
 	codes_cap = rsubs_cap = n;
 }
 
-static void
-client_retained(struct msg *m, void *arg)
-{
-	struct retained_ctx	*ctx = arg;
-	struct pub		 p;
-	uint8_t			 qos = SUBOPT_QOS(ctx->sub->opts);
-
-	if (m->qos < qos)
-		qos = m->qos;
-	pub_from_msg(&p, m);
-	if (!rights_topic(ctx->s->rights, p.topic, p.topic_len, ACLM_READ)) {
-		engine_stats.acl_read++;
-		msg_unref(p.msg);
-		return;
-	}
-	session_deliver(ctx->s, &p, qos, 1, &ctx->sub->id,
-	    ctx->sub->id != 0 ? 1 : 0);
-	msg_unref(p.msg);
-}
-
 /*
  * A filter of a SUBSCRIBE or UNSUBSCRIBE: 1 if it is well formed, 0 if
  * not (MQTT 5: its reason code is 0x8F), -1 if that closed the connection
@@ -1035,15 +1011,43 @@ client_may_subscribe(const struct session *s, const struct mqtt_str *f,
 	    filter.len);
 }
 
+/*
+ * Are retained messages sent for a filter of SUBSCRIBE `sub_serial'?  A
+ * filter named again in one packet replaces the earlier entry, as MQTT
+ * says, so the last one decides, as if the packet named it once:
+ * whether the subscription existed is what it was before the packet.
+ * Not for shared subscriptions.  rsubs[0..*nr] are the answers so far.
+ */
+static void
+client_sub_replay(struct sub *sub, int shared, int existed, size_t *nr)
+{
+	uint8_t		 rh = SUBOPT_RH(sub->opts);
+
+	if (sub->pkt != sub_serial) {
+		sub->pkt = sub_serial;
+		sub->flags = existed ? sub->flags & ~SUB_FRESH :
+		    sub->flags | SUB_FRESH;
+		sub->rslot = UINT32_MAX;
+	} else
+		existed = !(sub->flags & SUB_FRESH);
+	if (sub->rslot != UINT32_MAX) {
+		rsubs[sub->rslot] = NULL;
+		sub->rslot = UINT32_MAX;
+	}
+	if (!shared && (rh == 0 || (rh == 1 && !existed))) {
+		sub->rslot = *nr;
+		rsubs[(*nr)++] = sub;
+	}
+}
+
 static void
 client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
 	struct mqtt_subscribe	 sb;
 	struct mqtt_sub_entry	 se;
 	struct mqtt_error	 e;
-	struct mqtt_str		 cur, gname, filter;
+	struct mqtt_str		 cur;
 	struct session		*s = c->sess;
-	struct retained_ctx	 ctx;
 	struct sub		*sub;
 	uint32_t		 id = 0;
 	size_t			 n = 0, nr = 0, i;
@@ -1057,6 +1061,8 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (v5 && PROP_HAS(&sb.props, PROP_SUBSCRIPTION_ID))
 		id = sb.props.sub_id;
 	codes_reserve(sb.count);
+	if (++sub_serial == 0)
+		sub_serial = 1;
 	cur = sb.list;
 	while (mqtt_sub_next(&cur, 1, &se)) {
 		opts = se.options;
@@ -1094,21 +1100,12 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		sys_event_subscribed(c, sub);
 		store_sub(s, sub);
 		codes[n++] = qos;
-		/* Retained messages: not for shared subscriptions. */
-		if (!shared && (SUBOPT_RH(opts) == 0 ||
-		    (SUBOPT_RH(opts) == 1 && !existed)))
-			rsubs[nr++] = sub;
+		client_sub_replay(sub, shared, existed, &nr);
 	}
 	packet_suback(c, MQTT_SUBACK, sb.packet_id, codes, n);
-	ctx.s = s;
-	for (i = 0; i < nr; i++) {
-		ctx.sub = rsubs[i];
-		if (mqtt_shared_split((const uint8_t *)rsubs[i]->filter,
-		    strlen(rsubs[i]->filter), &gname, &filter) == 1)
-			continue;
-		retain_match((const uint8_t *)rsubs[i]->filter,
-		    strlen(rsubs[i]->filter), client_retained, &ctx);
-	}
+	for (i = 0; i < nr; i++)
+		if (rsubs[i] != NULL)
+			replay_add(rsubs[i]);
 }
 
 static void

@@ -144,6 +144,7 @@ engine_turn_end(void)
 {
 	sys_flush();
 	client_retry_held();
+	replay_run();
 	store_turn_end();
 	conn_flush_all();
 	ipc_flush_pending();
@@ -241,6 +242,8 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "subscriptions", s->subscriptions);
 	control_stat(chan, "retained", s->retained);
 	control_stat(chan, "retained.bytes", s->retained_bytes);
+	control_stat(chan, "retained.replay_pending", s->replay_pending);
+	control_stat(chan, "retained.replayed", s->replayed);
 	control_stat(chan, "queued", s->queued);
 	control_stat(chan, "queued.bytes", s->queued_bytes);
 	control_stat(chan, "inflight", s->inflight);

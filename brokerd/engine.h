@@ -279,6 +279,9 @@ struct session {
 	char			*user;
 	size_t			 ulen;
 	uint8_t			 stored;	/* storaged has it */
+	uint8_t			 onreplay;
+	TAILQ_HEAD(, sub)	 replay;	/* retained to send (replay.c) */
+	TAILQ_ENTRY(session)	 replayq;
 };
 RB_HEAD(session_tree, session);
 
@@ -314,9 +317,15 @@ struct sub {
 	uint32_t		 idx;		/* in node or group array */
 	uint32_t		 id;		/* subscription identifier */
 	uint8_t			 opts;
+	uint8_t			 flags;		/* SUB_* */
+	uint32_t		 pkt;		/* SUBSCRIBE naming it last */
+	uint32_t		 rslot;		/* its replay in that one */
+	TAILQ_ENTRY(sub)	 replay;	/* waiting for retained */
 	char			 filter[];
 };
 RB_PROTOTYPE(sub_tree, sub, entry, sub_cmp);
+#define SUB_FRESH		0x01	/* made by SUBSCRIBE `pkt' */
+#define SUB_REPLAY		0x02	/* on its session's replay list */
 
 /* The members of one $share/GROUP/ on one filter. */
 struct sgroup {
@@ -400,6 +409,8 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 replay_pending; /* subscriptions waiting */
+	uint64_t		 replayed;	/* retained walks done */
 	uint64_t		 ctl_refused;	/* control: not allowed */
 	uint64_t		 ctl_errors;	/* control: protocol errors */
 	uint64_t		 packets_in;	/* MQTT packets of any type */
@@ -575,8 +586,13 @@ void		 topic_match(const uint8_t *, size_t, topic_match_cb,
 void		 retain_init(void);
 int		 retain_set(struct pub *);
 void		 retain_free_all(void);
-void		 retain_match(const uint8_t *, size_t,
+size_t		 retain_match(const uint8_t *, size_t,
 		    void (*)(struct msg *, void *), void *);
+
+/* replay.c */
+void		 replay_add(struct sub *);
+void		 replay_cancel(struct sub *);
+void		 replay_run(void);
 
 /* sys.c */
 void		 sys_start(void);

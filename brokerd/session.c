@@ -105,6 +105,7 @@ session_new(const char *id)
 	s->next_pid = 1;
 	s->expiry = 0;
 	RB_INIT(&s->subs);
+	TAILQ_INIT(&s->replay);
 	evtimer_set(&s->timer, session_timer, s);
 	RB_INSERT(session_tree, &sessions, s);
 	engine_stats.sessions++;
