@@ -38,6 +38,14 @@ static struct sub	**rsubs;	/* retained messages to send */
 static size_t		 rsubs_cap;
 static uint32_t		 sub_serial;	/* SUBSCRIBE packets */
 static TAILQ_HEAD(, conn) blockedq = TAILQ_HEAD_INITIALIZER(blockedq);
+static struct evtimer	 hold_timer;	/* max hold time, while any */
+static int		 hold_timer_on;
+static uint32_t		*hold_ids;	/* client_hold_tick() */
+static size_t		 hold_ids_cap;
+static uint32_t		*slow_ids;	/* client_disconnect_holders() */
+static size_t		 slow_ids_cap;
+
+#define HOLD_TICK_MS	1000
 
 static void	client_connect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
@@ -59,6 +67,7 @@ static int	client_route(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
 static void	client_free_held(struct conn *);
+static void	client_hold_tick(void *);
 
 /*
  * A protocol error: an MQTT 5 client is told the reason code in a
@@ -843,6 +852,7 @@ client_hold(struct conn *c, struct pub *pub, uint16_t pid)
 		fatal(NULL);
 	h->m = msg_ref(pub_msg(pub));
 	h->pid = pid;
+	h->since = ev_now();
 	TAILQ_INSERT_TAIL(&c->held, h, entry);
 	c->nheld++;
 	engine_stats.held++;
@@ -850,6 +860,134 @@ client_hold(struct conn *c, struct pub *pub, uint16_t pid)
 	if (!c->onblocked) {
 		TAILQ_INSERT_TAIL(&blockedq, c, blockq);
 		c->onblocked = 1;
+	}
+	if (!hold_timer_on) {
+		evtimer_set(&hold_timer, client_hold_tick, NULL);
+		evtimer_add(&hold_timer, HOLD_TICK_MS);
+		hold_timer_on = 1;
+	}
+}
+
+/* The held message `h' of `c', as `p', went to `n' sessions. */
+static void
+client_held_routed(struct conn *c, struct held *h, struct pub *p, int n,
+    uint32_t mark)
+{
+	TAILQ_REMOVE(&c->held, h, entry);
+	c->nheld--;
+	engine_stats.held--;
+	client_published(c, p, h->pid, n, mark);
+	msg_unref(p->msg);
+	msg_unref(h->m);
+	free(h);
+}
+
+/*
+ * slow subscriber disconnect: the connected subscribers whose full
+ * queues hold `p' go (MQTT 5: 0x97, quota exceeded).  Found by
+ * connection id, since each that goes may free sessions.
+ */
+static void
+client_disconnect_holders(struct pub *p)
+{
+	struct session	**hs;
+	struct conn	*c;
+	uint32_t	*ids;
+	size_t		 i, n;
+
+	n = route_holders(p, &hs);
+	if (n > slow_ids_cap) {
+		if ((ids = reallocarray(slow_ids, n, sizeof(*ids))) == NULL)
+			fatal(NULL);
+		slow_ids = ids;
+		slow_ids_cap = n;
+	}
+	for (i = 0; i < n; i++)
+		slow_ids[i] = hs[i]->conn->id;
+	for (i = 0; i < n; i++) {
+		if ((c = conn_by_id(slow_ids[i])) == NULL ||
+		    c->state != CONN_ACTIVE)
+			continue;
+		engine_stats.held_disconnects++;
+		client_error(c, RC_QUOTA_EXCEEDED, "too slow: a publisher "
+		    "waited past max hold time for its queue");
+	}
+}
+
+/*
+ * The messages `c' has held past max hold time go now, dropped for the
+ * sessions whose queues are still full (counted in dropped.queue_full),
+ * and are acknowledged; with slow subscriber disconnect, the connected
+ * ones among those go first.  Returns -1 if `c' went with them.
+ */
+static int
+client_hold_expire(struct conn *c, uint64_t now)
+{
+	uint64_t	 max = (uint64_t)econf.max_hold_time * 1000;
+	struct held	*h;
+	struct pub	 p;
+	uint32_t	 mark;
+	int		 n;
+
+	while ((h = TAILQ_FIRST(&c->held)) != NULL && now - h->since >= max) {
+		engine_stats.held_expired++;
+		pub_from_msg(&p, h->m);
+		if (econf.slow_subscriber == SLOW_DISCONNECT) {
+			client_disconnect_holders(&p);
+			if (c->sess == NULL) {
+				/* It was one of them: what it held went. */
+				msg_unref(p.msg);
+				return -1;
+			}
+		}
+		mark = store_mark();
+		n = client_route(c, &p, h->pid, 0);
+		client_held_routed(c, h, &p, n, mark);
+	}
+	return 0;
+}
+
+/*
+ * Once a second while publishers are held: those held past max hold
+ * time (a reload applies at once) go on.  Connections are found again
+ * by id: one may close another.
+ */
+static void
+client_hold_tick(void *arg)
+{
+	struct conn	*c;
+	uint64_t	 now = ev_now();
+	uint64_t	 max = (uint64_t)econf.max_hold_time * 1000;
+	uint32_t	*ids;
+	size_t		 i, n = 0;
+
+	(void)arg;
+	hold_timer_on = 0;
+	TAILQ_FOREACH(c, &blockedq, blockq) {
+		if (now - TAILQ_FIRST(&c->held)->since < max)
+			continue;
+		if (n == hold_ids_cap) {
+			hold_ids_cap = hold_ids_cap == 0 ? 16 :
+			    hold_ids_cap * 2;
+			if ((ids = reallocarray(hold_ids, hold_ids_cap,
+			    sizeof(*ids))) == NULL)
+				fatal(NULL);
+			hold_ids = ids;
+		}
+		hold_ids[n++] = c->id;
+	}
+	for (i = 0; i < n; i++) {
+		if ((c = conn_by_id(hold_ids[i])) == NULL ||
+		    c->state != CONN_ACTIVE || !c->onblocked)
+			continue;
+		if (client_hold_expire(c, now) == 0 && c->nheld == 0) {
+			TAILQ_REMOVE(&blockedq, c, blockq);
+			c->onblocked = 0;
+		}
+	}
+	if (!TAILQ_EMPTY(&blockedq)) {
+		evtimer_add(&hold_timer, HOLD_TICK_MS);
+		hold_timer_on = 1;
 	}
 }
 
@@ -878,13 +1016,7 @@ client_retry_held(void)
 				msg_unref(p.msg);
 				break;
 			}
-			TAILQ_REMOVE(&c->held, h, entry);
-			c->nheld--;
-			engine_stats.held--;
-			client_published(c, &p, h->pid, n, mark);
-			msg_unref(p.msg);
-			msg_unref(h->m);
-			free(h);
+			client_held_routed(c, h, &p, n, mark);
 		}
 		if (c->nheld == 0) {
 			TAILQ_REMOVE(&blockedq, c, blockq);

@@ -264,6 +264,8 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "wills", s->wills);
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
+	control_stat(chan, "held.expired", s->held_expired);
+	control_stat(chan, "held.disconnects", s->held_disconnects);
 	control_stat(chan, "acl.publish_denied", s->acl_publish);
 	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
 	control_stat(chan, "acl.read_denied", s->acl_read);

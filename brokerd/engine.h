@@ -78,6 +78,7 @@ enum conn_state {
 struct held {
 	TAILQ_ENTRY(held)	 entry;
 	struct msg		*m;
+	uint64_t		 since;		/* ev_now() when held */
 	uint16_t		 pid;
 };
 TAILQ_HEAD(held_head, held);
@@ -409,6 +410,8 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 held_expired;	/* past max hold time */
+	uint64_t		 held_disconnects; /* slow subscribers */
 	uint64_t		 replay_pending; /* subscriptions waiting */
 	uint64_t		 replayed;	/* retained walks done */
 	uint64_t		 ctl_refused;	/* control: not allowed */
@@ -551,6 +554,7 @@ int		 msg_expired(const struct msg *);
 #define ROUTE_REFUSED	(-1)
 #define ROUTE_HELD	(-2)
 int		 route_publish(struct pub *, int);
+size_t		 route_holders(struct pub *, struct session ***);
 
 /* packet.c */
 void		 packet_ack(struct conn *, uint8_t, uint16_t, uint8_t);

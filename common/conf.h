@@ -63,6 +63,8 @@
 	    SETTING_SIZE_MAX, "max queued bytes", 1)			\
 	X(max_queued_total, SIZE64, 1024ULL * 1024 * 1024, 0,		\
 	    SETTING_SIZE_MAX, "max queued total", 1)			\
+	X(max_hold_time, U32, 10, 1, 86400, "max hold time", 1)		\
+	X(slow_subscriber, CHOICE, SLOW_DROP, 0, 1, "slow subscriber", 1) \
 	X(max_client_buffer, SIZE32, 1024 * 1024, 4096,		\
 	    1024 * 1024 * 1024, "max client buffer", 1)			\
 	X(max_subscriptions, U32, 10000, 1, 100000000,			\
@@ -91,6 +93,9 @@
 #define PERSIST_OFF		0	/* memory only */
 #define PERSIST_NOSYNC		1	/* in the kernel at commit */
 #define PERSIST_SYNC		2	/* on disk at commit */
+/* slow subscriber: what a publisher held past max hold time does. */
+#define SLOW_DROP		0	/* the message is dropped for it */
+#define SLOW_DISCONNECT		1	/* it is disconnected */
 /* damaged store: what storaged does with one it cannot read. */
 #define DAMAGED_REFUSE		0
 #define DAMAGED_MOVE_ASIDE	1

@@ -626,3 +626,65 @@ def test_subscribe_repeats_last_wins_and_count_once():
     p = c.read()
     check(p[0] >> 4 == 13, "nothing before PINGRESP: %#x" % p[0])
     check(b.stat("subscriptions") == 3, "still three")
+
+
+def hold_one(b, sub_version=4):
+    """A subscriber that never acknowledges, a full queue, and a
+    publisher held on its fourth QoS 1 message: (subscriber, publisher,
+    when it was held)."""
+    s = connected(b, "never-acks", version=sub_version)
+    s.send(raw.subscribe(1, [("bp", 1)], sub_version))
+    s.expect(9)
+    p = connected(b, "held-pub")
+    for pid in range(1, 4):
+        p.send(raw.publish("bp", "m%d" % pid, qos=1, pid=pid))
+        check(p.expect(4)[1][:2] == struct.pack("!H", pid), "PUBACK")
+    p.send(raw.publish("bp", "m4", qos=1, pid=4))
+    b.wait_stat("held", lambda v: v == 1)
+    return s, p, time.monotonic()
+
+
+def test_hold_has_a_deadline():
+    """Issue 9, defect 4: a subscriber that never acknowledges held every
+    QoS 1 and 2 publisher on its topics forever.  Past `max hold time'
+    the message is dropped for it (counted) and the publisher
+    acknowledged; a reload changes the time for messages held now."""
+    conf = "max inflight 1\nmax queued messages 2\n"
+    b = broker(extra=conf + "max hold time 3600").start()
+    s, p, t0 = hold_one(b)
+    check(p.read(timeout=1.5) is None, "held")
+    b.write_conf(b.conf_text(extra=conf + "max hold time 1"))
+    b.ctl("reload")
+    a = p.expect(4, timeout=10)
+    check(a[1][:2] == struct.pack("!H", 4), "PUBACK of the held one")
+    st = b.stats()
+    check(st["held"] == 0 and st["held.expired"] == 1, "counted")
+    check(st["dropped.queue_full"] >= 1, "dropped for the slow one")
+    check(not s.closed(timeout=0.5), "the slow subscriber stays")
+    # A publisher behind it is not held either.
+    p.send(raw.publish("bp", "m5", qos=1, pid=5))
+    check(p.expect(4, timeout=5)[1][:2] == struct.pack("!H", 5), "m5")
+    still_serving_raw(b)
+
+
+def test_hold_deadline_disconnects_the_slow_subscriber():
+    """slow subscriber disconnect: past the deadline the subscriber whose
+    full queue holds the publisher goes (MQTT 5: DISCONNECT 0x97)."""
+    b = broker(extra="max inflight 1\nmax queued messages 2\n"
+               "max hold time 1\nslow subscriber disconnect").start()
+    s, p, t0 = hold_one(b, sub_version=5)
+    a = p.expect(4, timeout=10)
+    check(a[1][:2] == struct.pack("!H", 4), "PUBACK of the held one")
+    check(time.monotonic() - t0 >= 0.9, "not before the deadline")
+    first, body = None, None
+    while True:
+        pk = s.read(timeout=5)
+        check(pk is not None, "DISCONNECT before the close")
+        if pk[0] >> 4 == 14:
+            break
+    check(pk[1][0] == 0x97, "DISCONNECT 0x97: %r" % pk[1])
+    check(s.closed(), "closed")
+    st = b.stats()
+    check(st["held.expired"] == 1 and st["held.disconnects"] == 1,
+          "counted")
+    still_serving_raw(b)
