@@ -469,13 +469,17 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	char			*id;
 	uint32_t		 expiry, delay;
 	uint16_t		 ka;
-	int			 present, assigned;
+	int			 present, assigned, rc;
 
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;
 	}
-	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
+	/* It decoded at receipt: a reload since may have lowered a limit. */
+	mqtt_set_max_user_props(UINT_MAX);
+	rc = mqtt_decode_connect(c->pending, c->pending_len, &cn, &e);
+	mqtt_set_max_user_props(econf.max_user_properties);
+	if (rc == -1)
 		fatalx("held CONNECT no longer decodes");
 	if (!allow) {
 		rights_unref(r);
@@ -670,6 +674,21 @@ client_alias(struct conn *c, struct mqtt_publish *pb)
 	return 0;
 }
 
+/*
+ * Unacknowledged QoS 1 and 2 messages of the client: held ones and QoS 2
+ * ones not yet released.  MQTT 5 clients know the limit (Receive
+ * Maximum); older ones get four times as many.
+ */
+static int
+client_inflight_full(const struct conn *c)
+{
+	uint64_t	 max = econf.max_inflight;
+
+	if (c->version != MQTT_V5)
+		max *= 4;
+	return (uint64_t)c->nheld + c->sess->nrel >= max;
+}
+
 static void
 client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -713,8 +732,16 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		engine_stats.acl_publish++;
 		conn_log(c, LOG_DEBUG, "publish to %.*s denied",
 		    (int)pb.topic.len, (const char *)pb.topic.p);
-		if (pb.qos == 2 && !v5)
+		if (pb.qos == 2 && !v5) {
+			if (!session_rel_has(s, pb.packet_id) &&
+			    client_inflight_full(c)) {
+				client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
+				    "more QoS 1 and 2 messages in flight than "
+				    "allowed");
+				return;
+			}
 			session_rel_add(s, pb.packet_id);
+		}
 		if (pb.qos > 0)
 			packet_ack(c, acktype, pb.packet_id, v5 ?
 			    RC_NOT_AUTHORIZED : RC_SUCCESS);
@@ -738,12 +765,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	if (pb.qos > 0 && client_is_held(c, pb.packet_id))
 		return;		/* resent while it waits: it still waits */
-	/*
-	 * Unacknowledged QoS 1 and 2 messages of the client: held ones and
-	 * QoS 2 ones not yet released.  MQTT 5 clients know the limit.
-	 */
-	if (pb.qos > 0 && c->nheld + s->nrel >= (v5 ? econf.max_inflight :
-	    4 * econf.max_inflight)) {
+	if (pb.qos > 0 && client_inflight_full(c)) {
 		client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
 		    "more QoS 1 and 2 messages in flight than allowed");
 		return;

@@ -264,8 +264,8 @@ struct session {
 	struct dring		 queue;
 	uint64_t		 queue_bytes;
 	uint16_t		*rel;		/* QoS 2 ids awaiting PUBREL */
-	uint16_t		 nrel;
-	uint16_t		 relcap;
+	uint32_t		 nrel;		/* at most UINT16_MAX */
+	uint32_t		 relcap;
 	struct msg		*will;
 	uint32_t		 will_delay;
 	uint32_t		 will_expiry;	/* message expiry, seconds */
@@ -515,7 +515,7 @@ int		 session_can_take(const struct session *, uint8_t, size_t);
 void		 session_pump(struct session *);
 void		 session_resend(struct session *);
 int		 session_ack(struct session *, uint8_t, uint16_t, uint8_t);
-int		 session_rel_add(struct session *, uint16_t);
+void		 session_rel_add(struct session *, uint16_t);
 int		 session_rel_has(const struct session *, uint16_t);
 int		 session_rel_del(struct session *, uint16_t);
 void		 session_end(struct session *);

@@ -4,6 +4,7 @@
 
 import os
 import resource
+import signal
 import socket
 import struct
 import threading
@@ -687,4 +688,71 @@ def test_hold_deadline_disconnects_the_slow_subscriber():
     st = b.stats()
     check(st["held.expired"] == 1 and st["held.disconnects"] == 1,
           "counted")
+    still_serving_raw(b)
+
+
+def test_qos2_release_list_of_every_size():
+    """Issue 9, defect 7: `max inflight' above 32,768 overflowed a 16-bit
+    capacity; and a 3.1.1 publisher may have 4 x max inflight unreleased
+    QoS 2 messages but the release list stopped at 1 x, so a DUP resend
+    of the 65th was delivered twice (exactly once broken)."""
+    b = broker().start()
+    s = connected(b, "eo-sub")
+    s.send(raw.subscribe(1, [("eo", 0)]))
+    s.expect(9)
+    c = connected(b, "eo-pub")
+    for pid in range(1, 66):
+        c.send(raw.publish("eo", "m%d" % pid, qos=2, pid=pid))
+    for pid in range(1, 66):
+        c.expect(5)
+    c.send(raw.publish("eo", "m65", qos=2, pid=65, dup=True))
+    check(c.expect(5)[1][:2] == struct.pack("!H", 65), "PUBREC 65")
+    s.send(raw.PINGREQ)
+    got = []
+    while True:
+        first, body = s.expect(3) if len(got) < 65 else s.read()
+        if first >> 4 == 13:
+            break
+        got.append(raw.parse_publish(first, body)[1])
+    check(got.count(b"m65") == 1, "m65 delivered %d times" %
+          got.count(b"m65"))
+    # 40,000 unreleased ids of an MQTT 5 client.
+    b2 = broker(extra="max inflight 40000").start()
+    c = connected(b2, "many", version=5)
+    n = 33000
+    c.send(b"".join(raw.publish("x", "y", qos=2, pid=pid, version=5)
+                    for pid in range(1, n + 1)))
+    for pid in range(1, n + 1):
+        c.expect(5, timeout=30)
+    c.send(raw.publish("x", "y", qos=2, pid=n, dup=True, version=5))
+    c.expect(5)
+    check(b2.proc.poll() is None, "brokerd still runs")
+    still_serving_raw(b2)
+
+
+def test_reload_while_connect_waits_for_authd():
+    """Issue 9, defect 7: a reload lowering `max user properties' while
+    a CONNECT waited for authd made its re-decode fatal.  It is decoded
+    with what it was accepted with."""
+    b = broker().start()
+    authd = b.children()["authd"]
+    prop = b"\x26" + raw.s("k") + raw.s("v")
+    os.kill(authd, signal.SIGSTOP)
+    CLEANUP.append(lambda: os.kill(authd, signal.SIGCONT))
+    c = rawc(b)
+    c.send(raw.connect("props", 5, properties=raw.varint(100 * len(prop)) +
+                       prop * 100))
+    b.write_conf(b.conf_text(extra="max user properties 10"))
+    b.ctl("reload")
+
+    def refused():
+        p = rawc(b)
+        p.send(raw.connect("probe", 5, properties=raw.varint(
+            20 * len(prop)) + prop * 20))
+        return p.expect(2)[1][1] == 0x97
+    wait_for(refused, 10, "the new limit in the engine")
+    os.kill(authd, signal.SIGCONT)
+    p = c.expect(2)
+    check(p[1][1] == 0, "accepted: %r" % p[1][:2])
+    check(b.proc.poll() is None, "brokerd still runs")
     still_serving_raw(b)
