@@ -38,6 +38,7 @@ static struct sub	**rsubs;	/* retained messages to send */
 static size_t		 rsubs_cap;
 static uint32_t		 sub_serial;	/* SUBSCRIBE packets */
 static TAILQ_HEAD(, conn) blockedq = TAILQ_HEAD_INITIALIZER(blockedq);
+static TAILQ_HEAD(, conn) authq = TAILQ_HEAD_INITIALIZER(authq);
 static struct evtimer	 hold_timer;	/* max hold time, while any */
 static int		 hold_timer_on;
 static uint32_t		*hold_ids;	/* client_hold_tick() */
@@ -246,6 +247,13 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD, 0);
 		return;
 	}
+	if (!engine_auth_room(len)) {
+		engine_stats.auth_busy++;
+		conn_log(c, LOG_WARNING, "authd's queue is full: busy");
+		client_refuse(c, cn.version, RC_SERVER_BUSY,
+		    CONNACK_SERVER_UNAVAILABLE);
+		return;
+	}
 	if ((c->pending = malloc(len > 0 ? len : 1)) == NULL) {
 		conn_close(c, "out of memory");
 		return;
@@ -266,9 +274,50 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		memcpy(c->auth_user, cn.username.p, cn.username.len);
 		c->auth_ulen = cn.username.len;
 	}
-	c->state = CONN_AUTH;
+	conn_set_state(c, CONN_AUTH);
 	conn_update(c);
+	if (engine_stats.auth_asked >= econf.max_auth_waiting) {
+		/* Its turn comes with a verdict (client_auth_next()). */
+		TAILQ_INSERT_TAIL(&authq, c, authq);
+		c->onauthq = 1;
+		engine_stats.auth_queued++;
+		return;
+	}
 	engine_auth_request(c, &cn);
+}
+
+/* The held CONNECT again: it decoded at receipt, before any reload. */
+static void
+client_pending_decode(struct conn *c, struct mqtt_connect *cn)
+{
+	struct mqtt_error	 e;
+	int			 rc;
+
+	mqtt_set_max_user_props(UINT_MAX);
+	rc = mqtt_decode_connect(c->pending, c->pending_len, cn, &e);
+	mqtt_set_max_user_props(econf.max_user_properties);
+	if (rc == -1)
+		fatalx("held CONNECT no longer decodes");
+}
+
+/*
+ * The end of a turn: CONNECTs that waited for fewer than max auth
+ * waiting requests to be at authd are asked about, oldest first.
+ */
+void
+client_auth_next(void)
+{
+	struct mqtt_connect	 cn;
+	struct conn		*c;
+
+	while (engine_stats.auth_asked < econf.max_auth_waiting &&
+	    (c = TAILQ_FIRST(&authq)) != NULL) {
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+		client_pending_decode(c, &cn);
+		engine_auth_request(c, &cn);
+	}
 }
 
 /* A client identifier that no session has: the prefix and 16 digits. */
@@ -463,24 +512,18 @@ void
 client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 {
 	struct mqtt_connect	 cn;
-	struct mqtt_error	 e;
 	struct session		*s;
 	struct msg		*will;
 	char			*id;
 	uint32_t		 expiry, delay;
 	uint16_t		 ka;
-	int			 present, assigned, rc;
+	int			 present, assigned;
 
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;
 	}
-	/* It decoded at receipt: a reload since may have lowered a limit. */
-	mqtt_set_max_user_props(UINT_MAX);
-	rc = mqtt_decode_connect(c->pending, c->pending_len, &cn, &e);
-	mqtt_set_max_user_props(econf.max_user_properties);
-	if (rc == -1)
-		fatalx("held CONNECT no longer decodes");
+	client_pending_decode(c, &cn);
 	if (!allow) {
 		rights_unref(r);
 		client_denied(c, &cn, reason);
@@ -516,7 +559,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	}
 	store_session(s);
 	ka = client_connack(c, &cn, s, present, assigned);
-	c->state = CONN_ACTIVE;
+	conn_set_state(c, CONN_ACTIVE);
 	c->since = ev_now();
 	engine_stats.connects++;
 	if (cn.has_username && (c->user = strndup((const char *)cn.username.p,
@@ -546,6 +589,13 @@ client_auth_abandoned(struct conn *c)
 	struct session	*s;
 	int		 has_user = c->auth_user != NULL;
 
+	if (c->onauthq) {
+		/* authd was never asked. */
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+		return;
+	}
 	if (c->auth_id == NULL)
 		return;
 	s = session_find(c->auth_id);

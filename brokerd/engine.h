@@ -125,6 +125,11 @@ struct conn {
 	RB_ENTRY(conn)		 idtree;
 	TAILQ_ENTRY(conn)	 wlist;		/* output this turn */
 	TAILQ_ENTRY(conn)	 blockq;	/* holds messages */
+	TAILQ_ENTRY(conn)	 preq;		/* holds bytes before CONNACK */
+	TAILQ_ENTRY(conn)	 authq;		/* waits to ask authd */
+	uint8_t			 onauthq;
+	size_t			 prebytes;	/* those bytes */
+	uint8_t			 onpreq;
 	struct held_head	 held;
 	uint32_t		 nheld;
 	uint8_t			 onblocked;
@@ -410,6 +415,13 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 auth_waiting;	/* connections in CONN_AUTH */
+	uint64_t		 auth_asked;	/* requests at authd now */
+	uint64_t		 auth_queued;	/* waiting to be asked */
+	uint64_t		 auth_paused;	/* accepting stopped for it */
+	uint64_t		 auth_busy;	/* refused: authd's queue full */
+	uint64_t		 connect_bytes;	/* held before CONNACK now */
+	uint64_t		 connect_dropped; /* closed for it */
 	uint64_t		 held_expired;	/* past max hold time */
 	uint64_t		 held_disconnects; /* slow subscribers */
 	uint64_t		 replay_pending; /* subscriptions waiting */
@@ -456,6 +468,7 @@ void		 engine_auth_end(const char *, uint32_t, int, const char *,
 		    size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
+int		 engine_auth_room(size_t);
 
 /* conn.c */
 struct conn	*conn_after(uint32_t);
@@ -473,6 +486,8 @@ void		 conn_commit(struct conn *, size_t);
 int		 conn_send_ref(struct conn *, struct msg *, const uint8_t *,
 		    uint32_t);
 void		 conn_close(struct conn *, const char *);
+void		 conn_set_state(struct conn *, enum conn_state);
+void		 conn_pre_enforce(void);
 void		 conn_linger(struct conn *);
 void		 conn_keepalive_set(struct conn *, uint16_t);
 void		 conn_resume(struct conn *);
@@ -496,6 +511,7 @@ void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int, const char *);
 void		 client_kick(const char *, int);
 void		 client_retry_held(void);
+void		 client_auth_next(void);
 
 /* session.c */
 struct session	*session_find(const char *);

@@ -55,6 +55,9 @@
 	X(max_topic_levels, U32, 200, 1, 65535, "max topic levels", 1)	\
 	X(max_keepalive, U32, 65535, 1, 65535, "max keepalive", 1)	\
 	X(connect_timeout, U32, 10, 1, 3600, "connect timeout", 1)	\
+	X(max_auth_waiting, U32, 1024, 1, 1000000, "max auth waiting", 1) \
+	X(max_connect_total, SIZE64, 16 * 1024 * 1024, 64 * 1024,	\
+	    SETTING_SIZE_MAX, "max connect total", 1)			\
 	X(max_inflight, U32, 64, 1, 65535, "max inflight", 1)		\
 	X(max_inflight_bytes, SIZE64, 0, 0, SETTING_SIZE_MAX,		\
 	    "max inflight bytes", 1)					\
