@@ -538,6 +538,18 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
 	if (id == NULL)
 		fatal(NULL);
+	if (session_find(id) == NULL &&
+	    engine_stats.sessions >= econf.max_sessions) {
+		engine_stats.sessions_refused++;
+		conn_log(c, LOG_WARNING, "refused: %llu sessions already "
+		    "(max sessions)", (unsigned long long)engine_stats.sessions);
+		free(id);
+		rights_unref(r);
+		client_pending_free(c);
+		client_refuse(c, cn.version, RC_QUOTA_EXCEEDED,
+		    CONNACK_SERVER_UNAVAILABLE);
+		return;
+	}
 	s = client_session(id, &cn, &present);
 	free(id);
 	session_set_rights(s, r);
@@ -1292,10 +1304,14 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		if (qos > econf.max_qos)
 			qos = econf.max_qos;
 		opts = (opts & ~0x03) | qos;
-		if (s->nsubs >= econf.max_subscriptions &&
+		if ((s->nsubs >= econf.max_subscriptions ||
+		    engine_stats.subscriptions >=
+		    econf.max_subscriptions_total) &&
 		    topic_find_sub(s, se.filter.p, se.filter.len) == NULL) {
+			engine_stats.subs_refused++;
 			conn_log(c, LOG_INFO, "subscription refused: %u "
-			    "subscriptions already", s->nsubs);
+			    "subscriptions already, %llu in all", s->nsubs,
+			    (unsigned long long)engine_stats.subscriptions);
 			codes[n++] = v5 ? RC_QUOTA_EXCEEDED : 0x80;
 			continue;
 		}

@@ -288,6 +288,8 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "auth.busy", s->auth_busy);
 	control_stat(chan, "connect.bytes", s->connect_bytes);
 	control_stat(chan, "connect.dropped", s->connect_dropped);
+	control_stat(chan, "sessions.refused", s->sessions_refused);
+	control_stat(chan, "subscriptions.refused", s->subs_refused);
 	control_stat(chan, "held.expired", s->held_expired);
 	control_stat(chan, "held.disconnects", s->held_disconnects);
 	control_stat(chan, "acl.publish_denied", s->acl_publish);

@@ -422,6 +422,8 @@ struct engine_stats {
 	uint64_t		 auth_busy;	/* refused: authd's queue full */
 	uint64_t		 connect_bytes;	/* held before CONNACK now */
 	uint64_t		 connect_dropped; /* closed for it */
+	uint64_t		 sessions_refused; /* max sessions */
+	uint64_t		 subs_refused;	/* max subscriptions (total) */
 	uint64_t		 held_expired;	/* past max hold time */
 	uint64_t		 held_disconnects; /* slow subscribers */
 	uint64_t		 replay_pending; /* subscriptions waiting */

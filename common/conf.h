@@ -72,10 +72,13 @@
 	    1024 * 1024 * 1024, "max client buffer", 1)			\
 	X(max_subscriptions, U32, 10000, 1, 100000000,			\
 	    "max subscriptions", 1)					\
+	X(max_subscriptions_total, U32, 1000000, 1, 1000000000,	\
+	    "max subscriptions total", 1)				\
+	X(max_sessions, U32, 100000, 1, 100000000, "max sessions", 1)	\
 	X(max_user_properties, U32, 128, 0, 65535,			\
 	    "max user properties", 1)					\
 	X(max_topic_aliases, U32, 64, 0, 65535, "max topic aliases", 1)	\
-	X(session_expiry, EXPIRY, EXPIRY_NEVER, 0, EXPIRY_NEVER,	\
+	X(session_expiry, EXPIRY, 7 * 86400, 0, EXPIRY_NEVER,		\
 	    "session expiry", 1)					\
 	X(max_session_expiry, EXPIRY, EXPIRY_NEVER, 0, EXPIRY_NEVER,	\
 	    "max session expiry", 1)					\

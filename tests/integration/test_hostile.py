@@ -810,3 +810,36 @@ def test_bytes_before_connect_bounded_in_total():
     partial[-1].send(body[-1:])
     check(partial[-1].expect(2)[1][1] == 0, "the newest completes")
     still_serving_raw(b)
+
+
+def test_global_limits_on_sessions_and_subscriptions():
+    """Issue 9, defect 5: sessions were unlimited and subscriptions
+    limited per session only.  Past `max sessions' a CONNECT that would
+    make a new one is refused (MQTT 5: 0x97; 3.1.1: server unavailable),
+    one resuming its own is not; past `max subscriptions total' a new
+    filter gets 0x97 (3.1.1: 0x80)."""
+    b = broker(extra="max sessions 3\nmax subscriptions total 4").start()
+    kept = [connected(b, "s%d" % i, clean=False) for i in range(3)]
+    c = rawc(b)
+    c.send(raw.connect("s3", 5))
+    check(c.expect(2)[1][1] == 0x97, "MQTT 5: quota exceeded")
+    c = rawc(b)
+    c.send(raw.connect("s4", 4))
+    check(c.expect(2)[1][1] == 3, "3.1.1: server unavailable")
+    kept[0].close()
+    b.wait_stat("clients", lambda v: v == 2)
+    # Its session is still there: resuming it is no new session.
+    c = rawc(b)
+    c.send(raw.connect("s0", 4, clean=False))
+    check(c.expect(2)[1] == b"\x01\x00", "resumed")
+    st = b.stats()
+    check(st["sessions"] == 3 and st["sessions.refused"] == 2, "counted")
+    c.send(raw.subscribe(1, [("a", 0), ("b", 0), ("c", 0)]))
+    check(c.expect(9)[1][2:] == b"\x00\x00\x00", "three")
+    d = kept[1]
+    # The fourth, a fifth, and the fourth again (no new one).
+    d.send(raw.subscribe(1, [("d", 0), ("e", 0), ("d", 1)], 4))
+    check(d.expect(9)[1][2:] == b"\x00\x80\x01", "the fifth refused")
+    st = b.stats()
+    check(st["subscriptions"] == 4 and st["subscriptions.refused"] == 1,
+          "counted: %d" % st["subscriptions"])
