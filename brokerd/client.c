@@ -30,18 +30,23 @@
 
 #include "engine.h"
 
-struct retained_ctx {
-	struct session	*s;
-	struct sub	*sub;
-};
-
 static uint8_t		*fwd;		/* forwarded properties */
 static size_t		 fwd_cap;
 static uint8_t		*codes;		/* SUBACK and UNSUBACK */
 static size_t		 codes_cap;
 static struct sub	**rsubs;	/* retained messages to send */
 static size_t		 rsubs_cap;
+static uint32_t		 sub_serial;	/* SUBSCRIBE packets */
 static TAILQ_HEAD(, conn) blockedq = TAILQ_HEAD_INITIALIZER(blockedq);
+static TAILQ_HEAD(, conn) authq = TAILQ_HEAD_INITIALIZER(authq);
+static struct evtimer	 hold_timer;	/* max hold time, while any */
+static int		 hold_timer_on;
+static uint32_t		*hold_ids;	/* client_hold_tick() */
+static size_t		 hold_ids_cap;
+static uint32_t		*slow_ids;	/* client_disconnect_holders() */
+static size_t		 slow_ids_cap;
+
+#define HOLD_TICK_MS	1000
 
 static void	client_connect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
@@ -62,6 +67,8 @@ static void	client_published(struct conn *, struct pub *, uint16_t, int,
 static int	client_route(struct conn *, struct pub *, uint16_t, int);
 static int	client_is_held(const struct conn *, uint16_t);
 static void	client_hold(struct conn *, struct pub *, uint16_t);
+static void	client_free_held(struct conn *);
+static void	client_hold_tick(void *);
 
 /*
  * A protocol error: an MQTT 5 client is told the reason code in a
@@ -240,6 +247,13 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD, 0);
 		return;
 	}
+	if (!engine_auth_room(len)) {
+		engine_stats.auth_busy++;
+		conn_log(c, LOG_WARNING, "authd's queue is full: busy");
+		client_refuse(c, cn.version, RC_SERVER_BUSY,
+		    CONNACK_SERVER_UNAVAILABLE);
+		return;
+	}
 	if ((c->pending = malloc(len > 0 ? len : 1)) == NULL) {
 		conn_close(c, "out of memory");
 		return;
@@ -260,9 +274,50 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		memcpy(c->auth_user, cn.username.p, cn.username.len);
 		c->auth_ulen = cn.username.len;
 	}
-	c->state = CONN_AUTH;
+	conn_set_state(c, CONN_AUTH);
 	conn_update(c);
+	if (engine_stats.auth_asked >= econf.max_auth_waiting) {
+		/* Its turn comes with a verdict (client_auth_next()). */
+		TAILQ_INSERT_TAIL(&authq, c, authq);
+		c->onauthq = 1;
+		engine_stats.auth_queued++;
+		return;
+	}
 	engine_auth_request(c, &cn);
+}
+
+/* The held CONNECT again: it decoded at receipt, before any reload. */
+static void
+client_pending_decode(struct conn *c, struct mqtt_connect *cn)
+{
+	struct mqtt_error	 e;
+	int			 rc;
+
+	mqtt_set_max_user_props(UINT_MAX);
+	rc = mqtt_decode_connect(c->pending, c->pending_len, cn, &e);
+	mqtt_set_max_user_props(econf.max_user_properties);
+	if (rc == -1)
+		fatalx("held CONNECT no longer decodes");
+}
+
+/*
+ * The end of a turn: CONNECTs that waited for fewer than max auth
+ * waiting requests to be at authd are asked about, oldest first.
+ */
+void
+client_auth_next(void)
+{
+	struct mqtt_connect	 cn;
+	struct conn		*c;
+
+	while (engine_stats.auth_asked < econf.max_auth_waiting &&
+	    (c = TAILQ_FIRST(&authq)) != NULL) {
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+		client_pending_decode(c, &cn);
+		engine_auth_request(c, &cn);
+	}
 }
 
 /* A client identifier that no session has: the prefix and 16 digits. */
@@ -438,7 +493,8 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 		ci.retain_available = econf.retain_available;
 		ci.maximum_packet_size = econf.max_packet_size;
 		ci.assigned_client_id = assigned ? s->id : NULL;
-		ci.topic_alias_maximum = econf.max_topic_aliases;
+		ci.topic_alias_maximum = c->alias_max =
+		    econf.max_topic_aliases;
 		ci.wildcard_available = 1;
 		ci.sub_id_available = 1;
 		ci.shared_available = 1;
@@ -456,7 +512,6 @@ void
 client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 {
 	struct mqtt_connect	 cn;
-	struct mqtt_error	 e;
 	struct session		*s;
 	struct msg		*will;
 	char			*id;
@@ -468,8 +523,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		rights_unref(r);
 		return;
 	}
-	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
-		fatalx("held CONNECT no longer decodes");
+	client_pending_decode(c, &cn);
 	if (!allow) {
 		rights_unref(r);
 		client_denied(c, &cn, reason);
@@ -484,6 +538,18 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		id = strndup((const char *)cn.client_id.p, cn.client_id.len);
 	if (id == NULL)
 		fatal(NULL);
+	if (session_find(id) == NULL &&
+	    engine_stats.sessions >= econf.max_sessions) {
+		engine_stats.sessions_refused++;
+		conn_log(c, LOG_WARNING, "refused: %llu sessions already "
+		    "(max sessions)", (unsigned long long)engine_stats.sessions);
+		free(id);
+		rights_unref(r);
+		client_pending_free(c);
+		client_refuse(c, cn.version, RC_QUOTA_EXCEEDED,
+		    CONNACK_SERVER_UNAVAILABLE);
+		return;
+	}
 	s = client_session(id, &cn, &present);
 	free(id);
 	session_set_rights(s, r);
@@ -505,7 +571,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	}
 	store_session(s);
 	ka = client_connack(c, &cn, s, present, assigned);
-	c->state = CONN_ACTIVE;
+	conn_set_state(c, CONN_ACTIVE);
 	c->since = ev_now();
 	engine_stats.connects++;
 	if (cn.has_username && (c->user = strndup((const char *)cn.username.p,
@@ -535,6 +601,13 @@ client_auth_abandoned(struct conn *c)
 	struct session	*s;
 	int		 has_user = c->auth_user != NULL;
 
+	if (c->onauthq) {
+		/* authd was never asked. */
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+		return;
+	}
 	if (c->auth_id == NULL)
 		return;
 	s = session_find(c->auth_id);
@@ -573,7 +646,8 @@ client_rights(const char *id, uint32_t lid, int has_user, const char *user,
 
 /*
  * The connection went away (`why', if the socket broke): its session goes
- * on without it, or ends.
+ * on without it, or ends.  What it held goes now, not when it closes: a
+ * lingering connection has no session to route a held message for.
  */
 void
 client_gone(struct conn *c, int graceful, const char *why)
@@ -582,6 +656,7 @@ client_gone(struct conn *c, int graceful, const char *why)
 
 	if (c->state == CONN_AUTH)
 		client_auth_abandoned(c);
+	client_free_held(c);
 	if (s == NULL)
 		return;
 	sys_event_disconnected(c, graceful, why);
@@ -620,15 +695,17 @@ client_kick(const char *id, int end)
 
 /*
  * A PUBLISH with a Topic Alias (MQTT 5): with a topic it sets the alias,
- * without one it stands for the topic the alias was set to.  Returns -1
- * after a protocol error.
+ * without one it stands for the topic the alias was set to.  The client
+ * may use what its CONNACK told it, whatever a reload did since; the
+ * table, made at first use, has that many entries.  Returns -1 after a
+ * protocol error.
  */
 static int
 client_alias(struct conn *c, struct mqtt_publish *pb)
 {
 	uint16_t	 a = pb->props.topic_alias;
 
-	if (a > econf.max_topic_aliases) {
+	if (a > c->alias_max) {
 		client_error(c, RC_TOPIC_ALIAS_INVALID,
 		    "topic alias above the maximum");
 		return -1;
@@ -639,10 +716,10 @@ client_alias(struct conn *c, struct mqtt_publish *pb)
 			return -1;
 		}
 		if (c->alias == NULL) {
-			if ((c->alias = calloc(econf.max_topic_aliases,
+			if ((c->alias = calloc(c->alias_max,
 			    sizeof(*c->alias))) == NULL)
 				fatal(NULL);
-			c->nalias = econf.max_topic_aliases;
+			c->nalias = c->alias_max;
 		}
 		free(c->alias[a - 1]);
 		if ((c->alias[a - 1] = strndup((const char *)pb->topic.p,
@@ -657,6 +734,21 @@ client_alias(struct conn *c, struct mqtt_publish *pb)
 	pb->topic.p = (const uint8_t *)c->alias[a - 1];
 	pb->topic.len = strlen(c->alias[a - 1]);
 	return 0;
+}
+
+/*
+ * Unacknowledged QoS 1 and 2 messages of the client: held ones and QoS 2
+ * ones not yet released.  MQTT 5 clients know the limit (Receive
+ * Maximum); older ones get four times as many.
+ */
+static int
+client_inflight_full(const struct conn *c)
+{
+	uint64_t	 max = econf.max_inflight;
+
+	if (c->version != MQTT_V5)
+		max *= 4;
+	return (uint64_t)c->nheld + c->sess->nrel >= max;
 }
 
 static void
@@ -702,8 +794,16 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		engine_stats.acl_publish++;
 		conn_log(c, LOG_DEBUG, "publish to %.*s denied",
 		    (int)pb.topic.len, (const char *)pb.topic.p);
-		if (pb.qos == 2 && !v5)
+		if (pb.qos == 2 && !v5) {
+			if (!session_rel_has(s, pb.packet_id) &&
+			    client_inflight_full(c)) {
+				client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
+				    "more QoS 1 and 2 messages in flight than "
+				    "allowed");
+				return;
+			}
 			session_rel_add(s, pb.packet_id);
+		}
 		if (pb.qos > 0)
 			packet_ack(c, acktype, pb.packet_id, v5 ?
 			    RC_NOT_AUTHORIZED : RC_SUCCESS);
@@ -727,12 +827,7 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	}
 	if (pb.qos > 0 && client_is_held(c, pb.packet_id))
 		return;		/* resent while it waits: it still waits */
-	/*
-	 * Unacknowledged QoS 1 and 2 messages of the client: held ones and
-	 * QoS 2 ones not yet released.  MQTT 5 clients know the limit.
-	 */
-	if (pb.qos > 0 && c->nheld + s->nrel >= (v5 ? econf.max_inflight :
-	    4 * econf.max_inflight)) {
+	if (pb.qos > 0 && client_inflight_full(c)) {
 		client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
 		    "more QoS 1 and 2 messages in flight than allowed");
 		return;
@@ -841,6 +936,7 @@ client_hold(struct conn *c, struct pub *pub, uint16_t pid)
 		fatal(NULL);
 	h->m = msg_ref(pub_msg(pub));
 	h->pid = pid;
+	h->since = ev_now();
 	TAILQ_INSERT_TAIL(&c->held, h, entry);
 	c->nheld++;
 	engine_stats.held++;
@@ -848,6 +944,134 @@ client_hold(struct conn *c, struct pub *pub, uint16_t pid)
 	if (!c->onblocked) {
 		TAILQ_INSERT_TAIL(&blockedq, c, blockq);
 		c->onblocked = 1;
+	}
+	if (!hold_timer_on) {
+		evtimer_set(&hold_timer, client_hold_tick, NULL);
+		evtimer_add(&hold_timer, HOLD_TICK_MS);
+		hold_timer_on = 1;
+	}
+}
+
+/* The held message `h' of `c', as `p', went to `n' sessions. */
+static void
+client_held_routed(struct conn *c, struct held *h, struct pub *p, int n,
+    uint32_t mark)
+{
+	TAILQ_REMOVE(&c->held, h, entry);
+	c->nheld--;
+	engine_stats.held--;
+	client_published(c, p, h->pid, n, mark);
+	msg_unref(p->msg);
+	msg_unref(h->m);
+	free(h);
+}
+
+/*
+ * slow subscriber disconnect: the connected subscribers whose full
+ * queues hold `p' go (MQTT 5: 0x97, quota exceeded).  Found by
+ * connection id, since each that goes may free sessions.
+ */
+static void
+client_disconnect_holders(struct pub *p)
+{
+	struct session	**hs;
+	struct conn	*c;
+	uint32_t	*ids;
+	size_t		 i, n;
+
+	n = route_holders(p, &hs);
+	if (n > slow_ids_cap) {
+		if ((ids = reallocarray(slow_ids, n, sizeof(*ids))) == NULL)
+			fatal(NULL);
+		slow_ids = ids;
+		slow_ids_cap = n;
+	}
+	for (i = 0; i < n; i++)
+		slow_ids[i] = hs[i]->conn->id;
+	for (i = 0; i < n; i++) {
+		if ((c = conn_by_id(slow_ids[i])) == NULL ||
+		    c->state != CONN_ACTIVE)
+			continue;
+		engine_stats.held_disconnects++;
+		client_error(c, RC_QUOTA_EXCEEDED, "too slow: a publisher "
+		    "waited past max hold time for its queue");
+	}
+}
+
+/*
+ * The messages `c' has held past max hold time go now, dropped for the
+ * sessions whose queues are still full (counted in dropped.queue_full),
+ * and are acknowledged; with slow subscriber disconnect, the connected
+ * ones among those go first.  Returns -1 if `c' went with them.
+ */
+static int
+client_hold_expire(struct conn *c, uint64_t now)
+{
+	uint64_t	 max = (uint64_t)econf.max_hold_time * 1000;
+	struct held	*h;
+	struct pub	 p;
+	uint32_t	 mark;
+	int		 n;
+
+	while ((h = TAILQ_FIRST(&c->held)) != NULL && now - h->since >= max) {
+		engine_stats.held_expired++;
+		pub_from_msg(&p, h->m);
+		if (econf.slow_subscriber == SLOW_DISCONNECT) {
+			client_disconnect_holders(&p);
+			if (c->sess == NULL) {
+				/* It was one of them: what it held went. */
+				msg_unref(p.msg);
+				return -1;
+			}
+		}
+		mark = store_mark();
+		n = client_route(c, &p, h->pid, 0);
+		client_held_routed(c, h, &p, n, mark);
+	}
+	return 0;
+}
+
+/*
+ * Once a second while publishers are held: those held past max hold
+ * time (a reload applies at once) go on.  Connections are found again
+ * by id: one may close another.
+ */
+static void
+client_hold_tick(void *arg)
+{
+	struct conn	*c;
+	uint64_t	 now = ev_now();
+	uint64_t	 max = (uint64_t)econf.max_hold_time * 1000;
+	uint32_t	*ids;
+	size_t		 i, n = 0;
+
+	(void)arg;
+	hold_timer_on = 0;
+	TAILQ_FOREACH(c, &blockedq, blockq) {
+		if (now - TAILQ_FIRST(&c->held)->since < max)
+			continue;
+		if (n == hold_ids_cap) {
+			hold_ids_cap = hold_ids_cap == 0 ? 16 :
+			    hold_ids_cap * 2;
+			if ((ids = reallocarray(hold_ids, hold_ids_cap,
+			    sizeof(*ids))) == NULL)
+				fatal(NULL);
+			hold_ids = ids;
+		}
+		hold_ids[n++] = c->id;
+	}
+	for (i = 0; i < n; i++) {
+		if ((c = conn_by_id(hold_ids[i])) == NULL ||
+		    c->state != CONN_ACTIVE || !c->onblocked)
+			continue;
+		if (client_hold_expire(c, now) == 0 && c->nheld == 0) {
+			TAILQ_REMOVE(&blockedq, c, blockq);
+			c->onblocked = 0;
+		}
+	}
+	if (!TAILQ_EMPTY(&blockedq)) {
+		evtimer_add(&hold_timer, HOLD_TICK_MS);
+		hold_timer_on = 1;
 	}
 }
 
@@ -876,13 +1100,7 @@ client_retry_held(void)
 				msg_unref(p.msg);
 				break;
 			}
-			TAILQ_REMOVE(&c->held, h, entry);
-			c->nheld--;
-			engine_stats.held--;
-			client_published(c, &p, h->pid, n, mark);
-			msg_unref(p.msg);
-			msg_unref(h->m);
-			free(h);
+			client_held_routed(c, h, &p, n, mark);
 		}
 		if (c->nheld == 0) {
 			TAILQ_REMOVE(&blockedq, c, blockq);
@@ -895,7 +1113,7 @@ client_retry_held(void)
  * The connection is gone: what it held was never acknowledged, so its
  * client sends it again.
  */
-void
+static void
 client_free_held(struct conn *c)
 {
 	struct held	*h;
@@ -972,26 +1190,6 @@ codes_reserve(size_t n)
 	codes_cap = rsubs_cap = n;
 }
 
-static void
-client_retained(struct msg *m, void *arg)
-{
-	struct retained_ctx	*ctx = arg;
-	struct pub		 p;
-	uint8_t			 qos = SUBOPT_QOS(ctx->sub->opts);
-
-	if (m->qos < qos)
-		qos = m->qos;
-	pub_from_msg(&p, m);
-	if (!rights_topic(ctx->s->rights, p.topic, p.topic_len, ACLM_READ)) {
-		engine_stats.acl_read++;
-		msg_unref(p.msg);
-		return;
-	}
-	session_deliver(ctx->s, &p, qos, 1, &ctx->sub->id,
-	    ctx->sub->id != 0 ? 1 : 0);
-	msg_unref(p.msg);
-}
-
 /*
  * A filter of a SUBSCRIBE or UNSUBSCRIBE: 1 if it is well formed, 0 if
  * not (MQTT 5: its reason code is 0x8F), -1 if that closed the connection
@@ -1029,15 +1227,43 @@ client_may_subscribe(const struct session *s, const struct mqtt_str *f,
 	    filter.len);
 }
 
+/*
+ * Are retained messages sent for a filter of SUBSCRIBE `sub_serial'?  A
+ * filter named again in one packet replaces the earlier entry, as MQTT
+ * says, so the last one decides, as if the packet named it once:
+ * whether the subscription existed is what it was before the packet.
+ * Not for shared subscriptions.  rsubs[0..*nr] are the answers so far.
+ */
+static void
+client_sub_replay(struct sub *sub, int shared, int existed, size_t *nr)
+{
+	uint8_t		 rh = SUBOPT_RH(sub->opts);
+
+	if (sub->pkt != sub_serial) {
+		sub->pkt = sub_serial;
+		sub->flags = existed ? sub->flags & ~SUB_FRESH :
+		    sub->flags | SUB_FRESH;
+		sub->rslot = UINT32_MAX;
+	} else
+		existed = !(sub->flags & SUB_FRESH);
+	if (sub->rslot != UINT32_MAX) {
+		rsubs[sub->rslot] = NULL;
+		sub->rslot = UINT32_MAX;
+	}
+	if (!shared && (rh == 0 || (rh == 1 && !existed))) {
+		sub->rslot = *nr;
+		rsubs[(*nr)++] = sub;
+	}
+}
+
 static void
 client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
 	struct mqtt_subscribe	 sb;
 	struct mqtt_sub_entry	 se;
 	struct mqtt_error	 e;
-	struct mqtt_str		 cur, gname, filter;
+	struct mqtt_str		 cur;
 	struct session		*s = c->sess;
-	struct retained_ctx	 ctx;
 	struct sub		*sub;
 	uint32_t		 id = 0;
 	size_t			 n = 0, nr = 0, i;
@@ -1051,6 +1277,8 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (v5 && PROP_HAS(&sb.props, PROP_SUBSCRIPTION_ID))
 		id = sb.props.sub_id;
 	codes_reserve(sb.count);
+	if (++sub_serial == 0)
+		sub_serial = 1;
 	cur = sb.list;
 	while (mqtt_sub_next(&cur, 1, &se)) {
 		opts = se.options;
@@ -1076,10 +1304,14 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		if (qos > econf.max_qos)
 			qos = econf.max_qos;
 		opts = (opts & ~0x03) | qos;
-		if (s->nsubs >= econf.max_subscriptions &&
+		if ((s->nsubs >= econf.max_subscriptions ||
+		    engine_stats.subscriptions >=
+		    econf.max_subscriptions_total) &&
 		    topic_find_sub(s, se.filter.p, se.filter.len) == NULL) {
+			engine_stats.subs_refused++;
 			conn_log(c, LOG_INFO, "subscription refused: %u "
-			    "subscriptions already", s->nsubs);
+			    "subscriptions already, %llu in all", s->nsubs,
+			    (unsigned long long)engine_stats.subscriptions);
 			codes[n++] = v5 ? RC_QUOTA_EXCEEDED : 0x80;
 			continue;
 		}
@@ -1088,21 +1320,12 @@ client_subscribe(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		sys_event_subscribed(c, sub);
 		store_sub(s, sub);
 		codes[n++] = qos;
-		/* Retained messages: not for shared subscriptions. */
-		if (!shared && (SUBOPT_RH(opts) == 0 ||
-		    (SUBOPT_RH(opts) == 1 && !existed)))
-			rsubs[nr++] = sub;
+		client_sub_replay(sub, shared, existed, &nr);
 	}
 	packet_suback(c, MQTT_SUBACK, sb.packet_id, codes, n);
-	ctx.s = s;
-	for (i = 0; i < nr; i++) {
-		ctx.sub = rsubs[i];
-		if (mqtt_shared_split((const uint8_t *)rsubs[i]->filter,
-		    strlen(rsubs[i]->filter), &gname, &filter) == 1)
-			continue;
-		retain_match((const uint8_t *)rsubs[i]->filter,
-		    strlen(rsubs[i]->filter), client_retained, &ctx);
-	}
+	for (i = 0; i < nr; i++)
+		if (rsubs[i] != NULL)
+			replay_add(rsubs[i]);
 }
 
 static void

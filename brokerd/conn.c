@@ -73,6 +73,8 @@ static struct conn_tree		 conns = RB_INITIALIZER(&conns);
 static struct addr_tree		 addrs = RB_INITIALIZER(&addrs);
 static TAILQ_HEAD(, conn)	 wlist = TAILQ_HEAD_INITIALIZER(wlist);
 static TAILQ_HEAD(, conn)	 zombies = TAILQ_HEAD_INITIALIZER(zombies);
+static TAILQ_HEAD(, conn)	 preq = TAILQ_HEAD_INITIALIZER(preq);
+static int			 accept_paused;	/* max auth waiting */
 static uint32_t			 conn_nextid;
 static uint8_t			 rdbuf[RDBUF_SIZE];
 /*
@@ -86,6 +88,7 @@ static struct {
 	struct log_ratelimit	 rl;
 } conn_rl[CONN_RL_KINDS];
 static struct log_ratelimit	 accept_rl = LOG_RATELIMIT_INIT(5, 60);
+static struct log_ratelimit	 pre_rl = LOG_RATELIMIT_INIT(5, 60);
 
 static int	conn_cmp(struct conn *, struct conn *);
 static int	addr_cmp(struct addrcount *, struct addrcount *);
@@ -94,6 +97,8 @@ static void	listener_resume(void *);
 static void	conn_io(int, int, void *);
 static void	conn_timer(void *);
 static void	conn_read(struct conn *);
+static void	conn_read_some(struct conn *);
+static void	conn_pre_account(struct conn *);
 static size_t	conn_process(struct conn *, uint8_t *, size_t);
 static int	conn_process_rbuf(struct conn *);
 static void	conn_input(struct conn *, uint8_t *, size_t);
@@ -170,7 +175,8 @@ listener_resume(void *arg)
 {
 	struct listener	*l = arg;
 
-	ev_add(&l->ev, EV_READ);
+	if (!accept_paused)
+		ev_add(&l->ev, EV_READ);
 }
 
 static struct addrcount *
@@ -569,6 +575,14 @@ conn_process_rbuf(struct conn *c)
  */
 static void
 conn_read(struct conn *c)
+{
+	conn_read_some(c);
+	if (c->state != CONN_DEAD)
+		conn_pre_account(c);
+}
+
+static void
+conn_read_some(struct conn *c)
 {
 	struct iovec	 iov[2];
 	uint8_t		*p;
@@ -1061,6 +1075,93 @@ conn_timer(void *arg)
 	}
 }
 
+/*
+ * Listeners stop accepting while max auth waiting CONNECTs wait for
+ * authd, and start again once fewer do: the kernel's backlog holds the
+ * rest, not the engine (nor authd's queue).  Not the metrics listeners,
+ * nor those that tlsproxy serves.
+ */
+static void
+conn_accept_check(void)
+{
+	struct listener	*l;
+	int		 full;
+
+	full = engine_stats.auth_waiting >= econf.max_auth_waiting;
+	if (full == accept_paused)
+		return;
+	accept_paused = full;
+	if (full) {
+		engine_stats.auth_paused++;
+		log_limited(&accept_rl, LOG_WARNING, "%llu connections wait "
+		    "for authd (max auth waiting): not accepting for now",
+		    (unsigned long long)engine_stats.auth_waiting);
+	}
+	TAILQ_FOREACH(l, &listeners, entry) {
+		if (l->fd == -1 || l->o.metrics)
+			continue;
+		if (full) {
+			ev_del(&l->ev);
+			evtimer_del(&l->resume);
+		} else
+			ev_add(&l->ev, EV_READ);
+	}
+}
+
+/*
+ * Bytes held for a connection before its CONNACK: its read buffer and
+ * the CONNECT kept for authd.  Those holding some are on preq, in the
+ * order they began to; conn_pre_enforce() closes the first while the
+ * total is over max connect total.
+ */
+static void
+conn_pre_account(struct conn *c)
+{
+	size_t	 n = 0;
+
+	if (c->state == CONN_NEW || c->state == CONN_AUTH)
+		n = c->rbuf.size + c->pending_len;
+	engine_stats.connect_bytes -= c->prebytes;
+	engine_stats.connect_bytes += n;
+	c->prebytes = n;
+	if (n > 0 && !c->onpreq) {
+		TAILQ_INSERT_TAIL(&preq, c, preq);
+		c->onpreq = 1;
+	} else if (n == 0 && c->onpreq) {
+		TAILQ_REMOVE(&preq, c, preq);
+		c->onpreq = 0;
+	}
+}
+
+/* The end of a turn: the oldest partial CONNECTs go, while over. */
+void
+conn_pre_enforce(void)
+{
+	struct conn	*c;
+
+	while (engine_stats.connect_bytes > econf.max_connect_total &&
+	    (c = TAILQ_FIRST(&preq)) != NULL) {
+		engine_stats.connect_dropped++;
+		log_limited(&pre_rl, LOG_WARNING, "%llu bytes held for "
+		    "connections before CONNACK (max connect total): closing "
+		    "the oldest", (unsigned long long)
+		    engine_stats.connect_bytes);
+		conn_close(c, "max connect total");
+	}
+}
+
+void
+conn_set_state(struct conn *c, enum conn_state state)
+{
+	if (c->state == CONN_AUTH)
+		engine_stats.auth_waiting--;
+	if (state == CONN_AUTH)
+		engine_stats.auth_waiting++;
+	c->state = state;
+	conn_pre_account(c);
+	conn_accept_check();
+}
+
 /* Stop reading; close once the last packet is written (or in 5 s). */
 void
 conn_linger(struct conn *c)
@@ -1068,7 +1169,7 @@ conn_linger(struct conn *c)
 	if (c->state == CONN_DEAD || c->state == CONN_CLOSING)
 		return;
 	client_gone(c, c->graceful, NULL);
-	c->state = CONN_CLOSING;
+	conn_set_state(c, CONN_CLOSING);
 	evtimer_add(&c->timer, LINGER_MS);
 	if (conn_outq(c) == 0) {
 		conn_close(c, NULL);
@@ -1092,8 +1193,7 @@ conn_close(struct conn *c, const char *why)
 	if (why != NULL)
 		conn_log(c, LOG_DEBUG, "closed: %s", why);
 	client_gone(c, c->graceful, why);
-	client_free_held(c);
-	c->state = CONN_DEAD;
+	conn_set_state(c, CONN_DEAD);
 	c->l->nconns--;
 	addr_put(c->ac);
 	RB_REMOVE(conn_tree, &conns, c);

@@ -84,6 +84,9 @@
 #include "engine.h"
 #include "log.h"
 
+/* Bytes queued to authd past which a CONNECT is refused, busy. */
+#define AUTH_QUEUE_MAX	(32 * 1024 * 1024)
+
 struct engine_stats	 engine_stats;
 struct engine_conf	 econf;
 static struct tlsproxy_stats	 tlsproxy_stats;	/* as it last sent them */
@@ -144,6 +147,9 @@ engine_turn_end(void)
 {
 	sys_flush();
 	client_retry_held();
+	replay_run();
+	conn_pre_enforce();
+	client_auth_next();
 	store_turn_end();
 	conn_flush_all();
 	ipc_flush_pending();
@@ -193,6 +199,7 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	struct ipc_chan	*a = child.peer[PROC_AUTHD];
 	char		 addr[64];
 
+	engine_stats.auth_asked++;
 	conn_addr(c, addr, sizeof(addr));
 	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
 	ipc_put_uint(a, c->l->id);
@@ -208,6 +215,17 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	ipc_put_str(a, addr);
 	ipc_put_uint(a, cn->version);
 	ipc_end(a, -1);
+}
+
+/*
+ * Can a request for a CONNECT of `len' bytes go to authd?  Not past
+ * AUTH_QUEUE_MAX queued: the channel would die of it.  max auth waiting
+ * and max connect total keep it from there; this is the last guard.
+ */
+int
+engine_auth_room(size_t len)
+{
+	return ipc_queued(child.peer[PROC_AUTHD]) + len <= AUTH_QUEUE_MAX;
 }
 
 /* A session's identity has ended, or a CONNECT went before its verdict. */
@@ -241,6 +259,8 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "subscriptions", s->subscriptions);
 	control_stat(chan, "retained", s->retained);
 	control_stat(chan, "retained.bytes", s->retained_bytes);
+	control_stat(chan, "retained.replay_pending", s->replay_pending);
+	control_stat(chan, "retained.replayed", s->replayed);
 	control_stat(chan, "queued", s->queued);
 	control_stat(chan, "queued.bytes", s->queued_bytes);
 	control_stat(chan, "inflight", s->inflight);
@@ -261,6 +281,17 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "wills", s->wills);
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
+	control_stat(chan, "auth.waiting", s->auth_waiting);
+	control_stat(chan, "auth.asked", s->auth_asked);
+	control_stat(chan, "auth.queued", s->auth_queued);
+	control_stat(chan, "auth.paused", s->auth_paused);
+	control_stat(chan, "auth.busy", s->auth_busy);
+	control_stat(chan, "connect.bytes", s->connect_bytes);
+	control_stat(chan, "connect.dropped", s->connect_dropped);
+	control_stat(chan, "sessions.refused", s->sessions_refused);
+	control_stat(chan, "subscriptions.refused", s->subs_refused);
+	control_stat(chan, "held.expired", s->held_expired);
+	control_stat(chan, "held.disconnects", s->held_disconnects);
 	control_stat(chan, "acl.publish_denied", s->acl_publish);
 	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
 	control_stat(chan, "acl.read_denied", s->acl_read);
@@ -442,6 +473,9 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	(void)chan;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_VERDICT:
+		if (engine_stats.auth_asked == 0)
+			fatalx("IPC_AUTH_VERDICT: nothing was asked");
+		engine_stats.auth_asked--;
 		allow = ipc_get_bool(msg, 0);
 		reason = ipc_get_uint(msg, 1);
 		acl = ipc_get_bin(msg, 2, &len);

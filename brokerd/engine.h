@@ -78,6 +78,7 @@ enum conn_state {
 struct held {
 	TAILQ_ENTRY(held)	 entry;
 	struct msg		*m;
+	uint64_t		 since;		/* ev_now() when held */
 	uint16_t		 pid;
 };
 TAILQ_HEAD(held_head, held);
@@ -124,6 +125,11 @@ struct conn {
 	RB_ENTRY(conn)		 idtree;
 	TAILQ_ENTRY(conn)	 wlist;		/* output this turn */
 	TAILQ_ENTRY(conn)	 blockq;	/* holds messages */
+	TAILQ_ENTRY(conn)	 preq;		/* holds bytes before CONNACK */
+	TAILQ_ENTRY(conn)	 authq;		/* waits to ask authd */
+	uint8_t			 onauthq;
+	size_t			 prebytes;	/* those bytes */
+	uint8_t			 onpreq;
 	struct held_head	 held;
 	uint32_t		 nheld;
 	uint8_t			 onblocked;
@@ -157,7 +163,8 @@ struct conn {
 	size_t			 auth_ulen;
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
-	uint16_t		 nalias;
+	uint16_t		 alias_max;	/* told in its CONNACK */
+	uint16_t		 nalias;	/* entries of alias */
 	char			**alias;	/* client -> server */
 	char			*user;		/* of the CONNECT, or NULL */
 	uint64_t		 since;		/* ev_now() at CONNACK */
@@ -262,8 +269,8 @@ struct session {
 	struct dring		 queue;
 	uint64_t		 queue_bytes;
 	uint16_t		*rel;		/* QoS 2 ids awaiting PUBREL */
-	uint16_t		 nrel;
-	uint16_t		 relcap;
+	uint32_t		 nrel;		/* at most UINT16_MAX */
+	uint32_t		 relcap;
 	struct msg		*will;
 	uint32_t		 will_delay;
 	uint32_t		 will_expiry;	/* message expiry, seconds */
@@ -278,6 +285,9 @@ struct session {
 	char			*user;
 	size_t			 ulen;
 	uint8_t			 stored;	/* storaged has it */
+	uint8_t			 onreplay;
+	TAILQ_HEAD(, sub)	 replay;	/* retained to send (replay.c) */
+	TAILQ_ENTRY(session)	 replayq;
 };
 RB_HEAD(session_tree, session);
 
@@ -313,9 +323,15 @@ struct sub {
 	uint32_t		 idx;		/* in node or group array */
 	uint32_t		 id;		/* subscription identifier */
 	uint8_t			 opts;
+	uint8_t			 flags;		/* SUB_* */
+	uint32_t		 pkt;		/* SUBSCRIBE naming it last */
+	uint32_t		 rslot;		/* its replay in that one */
+	TAILQ_ENTRY(sub)	 replay;	/* waiting for retained */
 	char			 filter[];
 };
 RB_PROTOTYPE(sub_tree, sub, entry, sub_cmp);
+#define SUB_FRESH		0x01	/* made by SUBSCRIBE `pkt' */
+#define SUB_REPLAY		0x02	/* on its session's replay list */
 
 /* The members of one $share/GROUP/ on one filter. */
 struct sgroup {
@@ -399,6 +415,19 @@ struct engine_stats {
 	uint64_t		 wills;
 	uint64_t		 held;		/* now */
 	uint64_t		 held_total;
+	uint64_t		 auth_waiting;	/* connections in CONN_AUTH */
+	uint64_t		 auth_asked;	/* requests at authd now */
+	uint64_t		 auth_queued;	/* waiting to be asked */
+	uint64_t		 auth_paused;	/* accepting stopped for it */
+	uint64_t		 auth_busy;	/* refused: authd's queue full */
+	uint64_t		 connect_bytes;	/* held before CONNACK now */
+	uint64_t		 connect_dropped; /* closed for it */
+	uint64_t		 sessions_refused; /* max sessions */
+	uint64_t		 subs_refused;	/* max subscriptions (total) */
+	uint64_t		 held_expired;	/* past max hold time */
+	uint64_t		 held_disconnects; /* slow subscribers */
+	uint64_t		 replay_pending; /* subscriptions waiting */
+	uint64_t		 replayed;	/* retained walks done */
 	uint64_t		 ctl_refused;	/* control: not allowed */
 	uint64_t		 ctl_errors;	/* control: protocol errors */
 	uint64_t		 packets_in;	/* MQTT packets of any type */
@@ -441,6 +470,7 @@ void		 engine_auth_end(const char *, uint32_t, int, const char *,
 		    size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
+int		 engine_auth_room(size_t);
 
 /* conn.c */
 struct conn	*conn_after(uint32_t);
@@ -458,6 +488,8 @@ void		 conn_commit(struct conn *, size_t);
 int		 conn_send_ref(struct conn *, struct msg *, const uint8_t *,
 		    uint32_t);
 void		 conn_close(struct conn *, const char *);
+void		 conn_set_state(struct conn *, enum conn_state);
+void		 conn_pre_enforce(void);
 void		 conn_linger(struct conn *);
 void		 conn_keepalive_set(struct conn *, uint16_t);
 void		 conn_resume(struct conn *);
@@ -481,7 +513,7 @@ void		 client_error(struct conn *, uint8_t, const char *);
 void		 client_gone(struct conn *, int, const char *);
 void		 client_kick(const char *, int);
 void		 client_retry_held(void);
-void		 client_free_held(struct conn *);
+void		 client_auth_next(void);
 
 /* session.c */
 struct session	*session_find(const char *);
@@ -501,7 +533,7 @@ int		 session_can_take(const struct session *, uint8_t, size_t);
 void		 session_pump(struct session *);
 void		 session_resend(struct session *);
 int		 session_ack(struct session *, uint8_t, uint16_t, uint8_t);
-int		 session_rel_add(struct session *, uint16_t);
+void		 session_rel_add(struct session *, uint16_t);
 int		 session_rel_has(const struct session *, uint16_t);
 int		 session_rel_del(struct session *, uint16_t);
 void		 session_end(struct session *);
@@ -540,6 +572,7 @@ int		 msg_expired(const struct msg *);
 #define ROUTE_REFUSED	(-1)
 #define ROUTE_HELD	(-2)
 int		 route_publish(struct pub *, int);
+size_t		 route_holders(struct pub *, struct session ***);
 
 /* packet.c */
 void		 packet_ack(struct conn *, uint8_t, uint16_t, uint8_t);
@@ -575,8 +608,13 @@ void		 topic_match(const uint8_t *, size_t, topic_match_cb,
 void		 retain_init(void);
 int		 retain_set(struct pub *);
 void		 retain_free_all(void);
-void		 retain_match(const uint8_t *, size_t,
+size_t		 retain_match(const uint8_t *, size_t,
 		    void (*)(struct msg *, void *), void *);
+
+/* replay.c */
+void		 replay_add(struct sub *);
+void		 replay_cancel(struct sub *);
+void		 replay_run(void);
 
 /* sys.c */
 void		 sys_start(void);

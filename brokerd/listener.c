@@ -73,12 +73,15 @@ bind_unix(const char *path, mode_t mode)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
 	    SOCK_NONBLOCK, 0)) == -1)
 		fatal("socket");
+	/*
+	 * The umask gives the socket its mode as bind() makes it: no
+	 * chmod() of the path after, which would follow a symbolic link
+	 * put there in between.
+	 */
 	old = umask(0777 & ~mode);
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("bind %s", path);
 	umask(old);
-	if (chmod(path, mode) == -1)
-		fatal("chmod %s", path);
 	if (listen(fd, LISTEN_BACKLOG) == -1)
 		fatal("listen %s", path);
 	return fd;

@@ -195,15 +195,15 @@ retain_free_all(void)
 
 /*
  * Call `cb' for every retained message whose topic matches the checked
- * filter `f' (without $share/GROUP/).
+ * filter `f' (without $share/GROUP/).  Returns the nodes it visited.
  */
-void
+size_t
 retain_match(const uint8_t *f, size_t len,
     void (*cb)(struct msg *, void *), void *arg)
 {
 	struct tnode	*n, *k;
 	unsigned int	 nlev, lvl;
-	size_t		 sp = 0, i;
+	size_t		 sp = 0, i, visited = 0;
 	uint32_t	 it;
 	int		 top;
 
@@ -223,11 +223,12 @@ retain_match(const uint8_t *f, size_t len,
 	}
 	nlev = topic_split(f, len, flv_ptr, flv_len, flv_cap);
 	if (nlev > flv_cap)
-		return;
+		return 0;
 	nexpired = 0;
 	push(ret_root, 0, 0, &sp);
 	while (sp > 0) {
 		sp--;
+		visited++;
 		n = stack[sp].n;
 		lvl = stack[sp].level;
 		top = n == ret_root;
@@ -268,4 +269,5 @@ retain_match(const uint8_t *f, size_t len,
 		retain_drop(expired[i]);
 	}
 	nexpired = 0;
+	return visited;
 }

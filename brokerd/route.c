@@ -50,6 +50,8 @@ struct targets {
 static struct targets	 targets;	/* ordinary subscriptions */
 static struct targets	 gtargets;	/* shared subscriptions */
 static uint64_t		 route_mark;
+static struct session	**holders;	/* route_holders() */
+static size_t		 nholders_cap;
 
 static struct target *
 target_add(struct targets *ts, struct session *s)
@@ -166,6 +168,15 @@ route_group(struct sgroup *g, void *arg)
  *  - else dropped for that session alone, and counted.
  * Returns the number of sessions the message went to.
  */
+static void
+route_targets(struct pub *p)
+{
+	route_mark++;
+	targets.n = 0;
+	gtargets.n = 0;
+	topic_match(p->topic, p->topic_len, route_sub, route_group, p);
+}
+
 int
 route_publish(struct pub *p, int how)
 {
@@ -173,11 +184,7 @@ route_publish(struct pub *p, int how)
 	size_t		 i, size;
 	int		 n = 0, held = 0, refused = 0;
 
-	route_mark++;
-	targets.n = 0;
-	gtargets.n = 0;
-	topic_match(p->topic, p->topic_len, route_sub, route_group, p);
-
+	route_targets(p);
 	size = pub_size(p);
 	for (i = 0; i < targets.n + gtargets.n; i++) {
 		t = i < targets.n ? &targets.t[i] : &gtargets.t[i - targets.n];
@@ -207,5 +214,38 @@ route_publish(struct pub *p, int how)
 		    t->subids, t->nsub);
 		n++;
 	}
+	return n;
+}
+
+/*
+ * The connected sessions whose full queues make route_publish() hold
+ * `p', in *out until the next call (a session may be there twice, once
+ * for a shared subscription).  Returns how many.
+ */
+size_t
+route_holders(struct pub *p, struct session ***out)
+{
+	struct target	*t;
+	struct session	**h;
+	size_t		 i, n = 0, size;
+
+	route_targets(p);
+	size = pub_size(p);
+	for (i = 0; i < targets.n + gtargets.n; i++) {
+		t = i < targets.n ? &targets.t[i] : &gtargets.t[i - targets.n];
+		if (t->qos == 0 || session_can_take(t->s, t->qos, size) ||
+		    !session_online(t->s))
+			continue;
+		if (n == nholders_cap) {
+			nholders_cap = nholders_cap == 0 ? 16 :
+			    nholders_cap * 2;
+			if ((h = reallocarray(holders, nholders_cap,
+			    sizeof(*h))) == NULL)
+				fatal(NULL);
+			holders = h;
+		}
+		holders[n++] = t->s;
+	}
+	*out = holders;
 	return n;
 }

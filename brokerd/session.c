@@ -105,6 +105,7 @@ session_new(const char *id)
 	s->next_pid = 1;
 	s->expiry = 0;
 	RB_INIT(&s->subs);
+	TAILQ_INIT(&s->replay);
 	evtimer_set(&s->timer, session_timer, s);
 	RB_INSERT(session_tree, &sessions, s);
 	engine_stats.sessions++;
@@ -621,7 +622,7 @@ session_ack(struct session *s, uint8_t type, uint16_t pid, uint8_t reason)
 int
 session_rel_has(const struct session *s, uint16_t pid)
 {
-	uint16_t	 i;
+	uint32_t	 i;
 
 	for (i = 0; i < s->nrel; i++)
 		if (s->rel[i] == pid)
@@ -643,14 +644,19 @@ rel_push(struct session *s, uint16_t pid)
 	s->rel[s->nrel++] = pid;
 }
 
-/* Returns -1 if the client has more in flight than it may. */
-int
+/*
+ * A QoS 2 id to keep until PUBREL.  The caller checked the client's
+ * limit (client_inflight_full()); an id is kept once, so there are at
+ * most UINT16_MAX.
+ */
+void
 session_rel_add(struct session *s, uint16_t pid)
 {
-	if (s->nrel >= econf.max_inflight)
-		return -1;
+	if (session_rel_has(s, pid))
+		return;
+	if (s->nrel >= UINT16_MAX)
+		fatalx("session %s: more QoS 2 ids than there are", s->id);
 	rel_push(s, pid);
-	return 0;
 }
 
 /* Recovery: the limit may have been lower when it was written. */
@@ -665,7 +671,7 @@ session_rel_restore(struct session *s, uint16_t pid)
 int
 session_rel_del(struct session *s, uint16_t pid)
 {
-	uint16_t	 i;
+	uint32_t	 i;
 
 	for (i = 0; i < s->nrel; i++)
 		if (s->rel[i] == pid) {

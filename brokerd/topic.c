@@ -430,6 +430,7 @@ topic_remove_sub(struct sub *sub)
 			n->scap = 0;
 		}
 	}
+	replay_cancel(sub);
 	RB_REMOVE(sub_tree, &s->subs, sub);
 	s->nsubs--;
 	engine_stats.subscriptions--;

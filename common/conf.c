@@ -28,6 +28,7 @@
 
 static const char *const persistence_words[] = { "off", "nosync", "sync" };
 static const char *const damaged_store_words[] = { "refuse", "move-aside" };
+static const char *const slow_subscriber_words[] = { "drop", "disconnect" };
 
 ENGINE_SETTINGS(SETTING_ASSERT)
 LISTENER_SETTINGS(SETTING_ASSERT)

@@ -55,6 +55,9 @@
 	X(max_topic_levels, U32, 200, 1, 65535, "max topic levels", 1)	\
 	X(max_keepalive, U32, 65535, 1, 65535, "max keepalive", 1)	\
 	X(connect_timeout, U32, 10, 1, 3600, "connect timeout", 1)	\
+	X(max_auth_waiting, U32, 1024, 1, 1000000, "max auth waiting", 1) \
+	X(max_connect_total, SIZE64, 16 * 1024 * 1024, 64 * 1024,	\
+	    SETTING_SIZE_MAX, "max connect total", 1)			\
 	X(max_inflight, U32, 64, 1, 65535, "max inflight", 1)		\
 	X(max_inflight_bytes, SIZE64, 0, 0, SETTING_SIZE_MAX,		\
 	    "max inflight bytes", 1)					\
@@ -63,14 +66,19 @@
 	    SETTING_SIZE_MAX, "max queued bytes", 1)			\
 	X(max_queued_total, SIZE64, 1024ULL * 1024 * 1024, 0,		\
 	    SETTING_SIZE_MAX, "max queued total", 1)			\
+	X(max_hold_time, U32, 10, 1, 86400, "max hold time", 1)		\
+	X(slow_subscriber, CHOICE, SLOW_DROP, 0, 1, "slow subscriber", 1) \
 	X(max_client_buffer, SIZE32, 1024 * 1024, 4096,		\
 	    1024 * 1024 * 1024, "max client buffer", 1)			\
 	X(max_subscriptions, U32, 10000, 1, 100000000,			\
 	    "max subscriptions", 1)					\
+	X(max_subscriptions_total, U32, 1000000, 1, 1000000000,	\
+	    "max subscriptions total", 1)				\
+	X(max_sessions, U32, 100000, 1, 100000000, "max sessions", 1)	\
 	X(max_user_properties, U32, 128, 0, 65535,			\
 	    "max user properties", 1)					\
 	X(max_topic_aliases, U32, 64, 0, 65535, "max topic aliases", 1)	\
-	X(session_expiry, EXPIRY, EXPIRY_NEVER, 0, EXPIRY_NEVER,	\
+	X(session_expiry, EXPIRY, 7 * 86400, 0, EXPIRY_NEVER,		\
 	    "session expiry", 1)					\
 	X(max_session_expiry, EXPIRY, EXPIRY_NEVER, 0, EXPIRY_NEVER,	\
 	    "max session expiry", 1)					\
@@ -91,6 +99,9 @@
 #define PERSIST_OFF		0	/* memory only */
 #define PERSIST_NOSYNC		1	/* in the kernel at commit */
 #define PERSIST_SYNC		2	/* on disk at commit */
+/* slow subscriber: what a publisher held past max hold time does. */
+#define SLOW_DROP		0	/* the message is dropped for it */
+#define SLOW_DISCONNECT		1	/* it is disconnected */
 /* damaged store: what storaged does with one it cannot read. */
 #define DAMAGED_REFUSE		0
 #define DAMAGED_MOVE_ASIDE	1

@@ -370,6 +370,9 @@ ev_signal(int sig, void (*cb)(int, void *), void *arg)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
+	/* A child stopped (kill -STOP) has not ended. */
+	if (sig == SIGCHLD)
+		sa.sa_flags |= SA_NOCLDSTOP;
 	sa.sa_handler = ev_sighandler;
 	if (sigaction(sig, &sa, NULL) == -1)
 		fatal("sigaction");

@@ -143,6 +143,7 @@ static const long sandbox_base[] = {
 	__NR_clock_nanosleep, __NR_nanosleep,
 	__NR_getpid, __NR_gettid, __NR_getrandom,
 	__NR_rt_sigreturn, __NR_rt_sigprocmask,
+	__NR_restart_syscall,	/* a sleep resumed after SIGSTOP, SIGCONT */
 	__NR_exit, __NR_exit_group,
 	__NR_epoll_ctl,
 #ifdef __NR_epoll_pwait2

@@ -192,7 +192,7 @@ def test_ctl_every_show_verb():
     check(se["watcher"]["online"] and se["watcher"]["expiry"] == 300 and
           se["watcher"]["expires_in"] is None, "watcher: %s" %
           se["watcher"])
-    check(se["dev2"]["expiry"] is None, "3.1.1 clean 0: never: %s" %
+    check(se["dev2"]["expiry"] == 604800, "3.1.1 clean 0: a week: %s" %
           se["dev2"])
     r = ctl(b, "sh", "se")
     check(re.search(r"gone +offline", r.stdout), r.stdout)

@@ -401,3 +401,32 @@ def test_make_install_and_run_installed():
     finally:
         import shutil
         shutil.rmtree(dest, ignore_errors=True)
+
+
+def proc_state(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+def test_stop_and_continue_each_child():
+    """Issue 9: kill -STOP of a child stopped the service (SIGCHLD
+    without SA_NOCLDSTOP), and a call restarted after SIGCONT
+    (restart_syscall) was outside the seccomp lists.  A stopped child
+    is only late."""
+    b = broker().start()
+    for name in CHILDREN:
+        pid = b.children()[name]
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: proc_state(pid) == "T", 10, name + " stopped")
+        # What the parent does with the SIGCHLD takes a turn.
+        subprocess.run(["sleep", "0.3"])
+        os.kill(pid, signal.SIGCONT)
+        wait_for(lambda: proc_state(pid) != "T", 10, name + " running")
+        check(b.proc.poll() is None, "brokerd runs after %s stopped:\n%s"
+              % (name, b.logtext()[-2000:]))
+        r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p",
+                            str(b.port), "-t", "t", "-m", "x", "-q", "1"],
+                           capture_output=True, timeout=20)
+        check(r.returncode == 0, "served after %s continued" % name)
+    check(b.proc.poll() is None, "brokerd still runs")
+    check(set(b.children()) == set(CHILDREN), "every child still there")
