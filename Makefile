@@ -99,7 +99,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/route.c brokerd/packet.c brokerd/procinfo.c \
 		   brokerd/sys.c brokerd/metrics.c brokerd/tlsconf.c \
 		   brokerd/authfile.c brokerd/store.c \
-		   brokerd/topic.c brokerd/retain.c
+		   brokerd/topic.c brokerd/retain.c brokerd/alias.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
 		   storaged/store.c

@@ -421,6 +421,10 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 			c->recv_max_out = cn->props.receive_maximum;
 		if (PROP_HAS(&cn->props, PROP_MAXIMUM_PACKET_SIZE))
 			c->max_packet_out = cn->props.maximum_packet_size;
+		/* Absent is 0: no topic alias for this client. */
+		alias_out_init(c, cn->props.topic_alias_maximum <
+		    econf.topic_aliases_out ? cn->props.topic_alias_maximum :
+		    econf.topic_aliases_out);
 		if (ka > econf.max_keepalive ||
 		    (ka == 0 && econf.max_keepalive < 65535)) {
 			ka = econf.max_keepalive;

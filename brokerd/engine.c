@@ -290,6 +290,9 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "http.requests", s->http_requests);
 	control_stat(chan, "http.errors", s->http_errors);
 	control_stat(chan, "http.refused", s->http_refused);
+	control_stat(chan, "topic_aliases.set", s->alias_set);
+	control_stat(chan, "topic_aliases.used", s->alias_used);
+	control_stat(chan, "topic_aliases.bytes_saved", alias_bytes_saved());
 #define TLSPROXY_STAT_SHOW(name)					\
 	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
 	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)

@@ -159,6 +159,8 @@ struct conn {
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
 	char			**alias;	/* client -> server */
+	uint16_t		 alias_out_max;	/* server -> client */
+	struct alias_table	*aout;		/* alias.c, or NULL */
 	char			*user;		/* of the CONNECT, or NULL */
 	uint64_t		 since;		/* ev_now() at CONNACK */
 	uint64_t		 rx_bytes;
@@ -427,9 +429,35 @@ struct engine_stats {
 	uint64_t		 store_refused;	/* acks refused: it failed */
 	uint64_t		 store_recovered; /* items at start */
 	uint64_t		 store_too_large; /* not persisted */
+	uint64_t		 alias_set;	/* topic aliases given */
+	uint64_t		 alias_used;	/* topics left out */
+	uint64_t		 alias_omitted;	/* their bytes */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
+
+/* alias.c */
+#define ALIAS_MIN		3	/* topics this short get no alias */
+#define ALIAS_BYTES_MAX		65536	/* topic bytes held per connection */
+#define ALIAS_PROP_LEN		3	/* a Topic Alias property */
+#define ALIAS_NONE		0
+#define ALIAS_USE		1
+#define ALIAS_SET		2
+
+struct alias_pick {
+	int			 what;		/* ALIAS_ */
+	uint16_t		 id;
+	uint16_t		 len;
+	const uint8_t		*topic;
+	struct alias_ent	*ent;		/* used, or replaced */
+};
+
+void		 alias_out_init(struct conn *, uint16_t);
+void		 alias_out_free(struct conn *);
+int		 alias_out_pick(struct conn *, const uint8_t *, uint16_t,
+		    struct alias_pick *);
+void		 alias_out_commit(struct conn *, const struct alias_pick *);
+uint64_t	 alias_bytes_saved(void);
 
 /* engine.c */
 __dead void	 engine_main(int);

@@ -1073,6 +1073,8 @@ mqtt_publish_size(const struct mqtt_publish_out *po,
 	if (po->v5) {
 		if (po->has_expiry)
 			plen += 5;
+		if (po->topic_alias != 0)
+			plen += 3;	/* Topic Alias */
 		for (i = 0; i < po->nsubids; i++)
 			plen += 1 + mqtt_varint_size(po->subids[i]);
 		plen += po->props_len;
@@ -1116,6 +1118,10 @@ mqtt_encode_publish_head(uint8_t *w, const struct mqtt_publish_out *po,
 		if (po->has_expiry) {
 			*w++ = PROP_MESSAGE_EXPIRY;
 			w += mqtt_put_u32(w, po->expiry);
+		}
+		if (po->topic_alias != 0) {
+			*w++ = PROP_TOPIC_ALIAS;
+			w += mqtt_put_u16(w, po->topic_alias);
 		}
 		for (i = 0; i < po->nsubids; i++) {
 			*w++ = PROP_SUBSCRIPTION_ID;
