@@ -262,6 +262,7 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "held", s->held);
 	control_stat(chan, "held.total", s->held_total);
 	control_stat(chan, "acl.publish_denied", s->acl_publish);
+	control_stat(chan, "publish.reserved_refused", s->publish_reserved);
 	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
 	control_stat(chan, "acl.read_denied", s->acl_read);
 	control_stat(chan, "acl.will_denied", s->acl_will);

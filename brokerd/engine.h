@@ -417,6 +417,7 @@ struct engine_stats {
 	uint64_t		 http_errors;
 	uint64_t		 http_refused;
 	uint64_t		 acl_publish;	/* PUBLISH denied */
+	uint64_t		 publish_reserved; /* to $SYS, $share/ */
 	uint64_t		 acl_subscribe;	/* filters refused */
 	uint64_t		 acl_read;	/* deliveries not made */
 	uint64_t		 acl_will;	/* wills not published */
@@ -502,6 +503,7 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
+int		 client_topic_reserved(const uint8_t *, size_t);
 void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
 void		 client_rights(const char *, uint32_t, int, const char *,
 		    size_t, int, struct rights *);
