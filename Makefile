@@ -100,7 +100,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/sys.c brokerd/metrics.c brokerd/tlsconf.c \
 		   brokerd/authfile.c brokerd/store.c \
 		   brokerd/topic.c brokerd/retain.c \
-		   brokerd/replay.c
+		   brokerd/replay.c brokerd/alias.c
 AUTHD_SRCS	 = authd/authd.c
 STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
 		   storaged/store.c

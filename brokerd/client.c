@@ -476,6 +476,10 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 			c->recv_max_out = cn->props.receive_maximum;
 		if (PROP_HAS(&cn->props, PROP_MAXIMUM_PACKET_SIZE))
 			c->max_packet_out = cn->props.maximum_packet_size;
+		/* Absent is 0: no topic alias for this client. */
+		alias_out_init(c, cn->props.topic_alias_maximum <
+		    econf.topic_aliases_out ? cn->props.topic_alias_maximum :
+		    econf.topic_aliases_out);
 		if (ka > econf.max_keepalive ||
 		    (ka == 0 && econf.max_keepalive < 65535)) {
 			ka = econf.max_keepalive;
@@ -751,6 +755,50 @@ client_inflight_full(const struct conn *c)
 	return (uint64_t)c->nheld + c->sess->nrel >= max;
 }
 
+/*
+ * Topics only the broker publishes to: $SYS (its statistics) and any
+ * beginning with $share/, which names a shared subscription, not a
+ * topic.
+ */
+int
+client_topic_reserved(const uint8_t *t, size_t len)
+{
+	static const char	 sys[] = "$SYS", share[] = "$share/";
+
+	if (len >= sizeof(sys) - 1 && memcmp(t, sys, sizeof(sys) - 1) == 0 &&
+	    (len == sizeof(sys) - 1 || t[sizeof(sys) - 1] == '/'))
+		return 1;
+	return len >= sizeof(share) - 1 &&
+	    memcmp(t, share, sizeof(share) - 1) == 0;
+}
+
+/*
+ * A PUBLISH the client may not make: MQTT 5 is told 0x87 (not
+ * authorized); older clients, as with Mosquitto, get an ordinary
+ * acknowledgement and the message goes nowhere.
+ */
+static void
+client_publish_refused(struct conn *c, const struct mqtt_publish *pb,
+    const char *why)
+{
+	int	 v5 = c->version == MQTT_V5;
+
+	conn_log(c, LOG_DEBUG, "publish to %.*s %s", (int)pb->topic.len,
+	    (const char *)pb->topic.p, why);
+	if (pb->qos == 2 && !v5) {
+		if (!session_rel_has(c->sess, pb->packet_id) &&
+		    client_inflight_full(c)) {
+			client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
+			    "more QoS 1 and 2 messages in flight than allowed");
+			return;
+		}
+		session_rel_add(c->sess, pb->packet_id);
+	}
+	if (pb->qos > 0)
+		packet_ack(c, pb->qos == 1 ? MQTT_PUBACK : MQTT_PUBREC,
+		    pb->packet_id, v5 ? RC_NOT_AUTHORIZED : RC_SUCCESS);
+}
+
 static void
 client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 {
@@ -786,27 +834,14 @@ client_publish(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		return;
 	}
 	acktype = pb.qos == 1 ? MQTT_PUBACK : MQTT_PUBREC;
+	if (client_topic_reserved(pb.topic.p, pb.topic.len)) {
+		engine_stats.publish_reserved++;
+		client_publish_refused(c, &pb, "reserved");
+		return;
+	}
 	if (!rights_topic(s->rights, pb.topic.p, pb.topic.len, ACLM_WRITE)) {
-		/*
-		 * MQTT 5 is told 0x87; older clients, as with Mosquitto, get
-		 * an ordinary acknowledgement and the message goes nowhere.
-		 */
 		engine_stats.acl_publish++;
-		conn_log(c, LOG_DEBUG, "publish to %.*s denied",
-		    (int)pb.topic.len, (const char *)pb.topic.p);
-		if (pb.qos == 2 && !v5) {
-			if (!session_rel_has(s, pb.packet_id) &&
-			    client_inflight_full(c)) {
-				client_error(c, RC_RECEIVE_MAXIMUM_EXCEEDED,
-				    "more QoS 1 and 2 messages in flight than "
-				    "allowed");
-				return;
-			}
-			session_rel_add(s, pb.packet_id);
-		}
-		if (pb.qos > 0)
-			packet_ack(c, acktype, pb.packet_id, v5 ?
-			    RC_NOT_AUTHORIZED : RC_SUCCESS);
+		client_publish_refused(c, &pb, "denied");
 		return;
 	}
 	if (pb.props.payload_format == 1 &&

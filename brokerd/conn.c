@@ -1210,6 +1210,7 @@ conn_close(struct conn *c, const char *why)
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);
+	alias_out_free(c);
 	free(c->user);
 	if (c->cert != NULL) {
 		free(c->cert->subject);

@@ -293,6 +293,7 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "held.expired", s->held_expired);
 	control_stat(chan, "held.disconnects", s->held_disconnects);
 	control_stat(chan, "acl.publish_denied", s->acl_publish);
+	control_stat(chan, "publish.reserved_refused", s->publish_reserved);
 	control_stat(chan, "acl.subscribe_denied", s->acl_subscribe);
 	control_stat(chan, "acl.read_denied", s->acl_read);
 	control_stat(chan, "acl.will_denied", s->acl_will);
@@ -321,6 +322,9 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "http.requests", s->http_requests);
 	control_stat(chan, "http.errors", s->http_errors);
 	control_stat(chan, "http.refused", s->http_refused);
+	control_stat(chan, "topic_aliases.set", s->alias_set);
+	control_stat(chan, "topic_aliases.used", s->alias_used);
+	control_stat(chan, "topic_aliases.bytes_saved", alias_bytes_saved());
 #define TLSPROXY_STAT_SHOW(name)					\
 	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
 	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)

@@ -166,6 +166,8 @@ struct conn {
 	uint16_t		 alias_max;	/* told in its CONNACK */
 	uint16_t		 nalias;	/* entries of alias */
 	char			**alias;	/* client -> server */
+	uint16_t		 alias_out_max;	/* server -> client */
+	struct alias_table	*aout;		/* alias.c, or NULL */
 	char			*user;		/* of the CONNECT, or NULL */
 	uint64_t		 since;		/* ev_now() at CONNACK */
 	uint64_t		 rx_bytes;
@@ -444,6 +446,7 @@ struct engine_stats {
 	uint64_t		 http_errors;
 	uint64_t		 http_refused;
 	uint64_t		 acl_publish;	/* PUBLISH denied */
+	uint64_t		 publish_reserved; /* to $SYS, $share/ */
 	uint64_t		 acl_subscribe;	/* filters refused */
 	uint64_t		 acl_read;	/* deliveries not made */
 	uint64_t		 acl_will;	/* wills not published */
@@ -456,9 +459,35 @@ struct engine_stats {
 	uint64_t		 store_refused;	/* acks refused: it failed */
 	uint64_t		 store_recovered; /* items at start */
 	uint64_t		 store_too_large; /* not persisted */
+	uint64_t		 alias_set;	/* topic aliases given */
+	uint64_t		 alias_used;	/* topics left out */
+	uint64_t		 alias_omitted;	/* their bytes */
 };
 extern struct engine_stats	 engine_stats;
 extern struct engine_conf	 econf;
+
+/* alias.c */
+#define ALIAS_MIN		3	/* topics this short get no alias */
+#define ALIAS_BYTES_MAX		65536	/* topic bytes held per connection */
+#define ALIAS_PROP_LEN		3	/* a Topic Alias property */
+#define ALIAS_NONE		0
+#define ALIAS_USE		1
+#define ALIAS_SET		2
+
+struct alias_pick {
+	int			 what;		/* ALIAS_ */
+	uint16_t		 id;
+	uint16_t		 len;
+	const uint8_t		*topic;
+	struct alias_ent	*ent;		/* used, or replaced */
+};
+
+void		 alias_out_init(struct conn *, uint16_t);
+void		 alias_out_free(struct conn *);
+int		 alias_out_pick(struct conn *, const uint8_t *, uint16_t,
+		    struct alias_pick *);
+void		 alias_out_commit(struct conn *, const struct alias_pick *);
+uint64_t	 alias_bytes_saved(void);
 
 /* engine.c */
 __dead void	 engine_main(int);
@@ -506,6 +535,7 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
+int		 client_topic_reserved(const uint8_t *, size_t);
 void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
 void		 client_rights(const char *, uint32_t, int, const char *,
 		    size_t, int, struct rights *);

@@ -237,6 +237,13 @@ static const struct metric {
 	    "Metrics requests refused or timed out." },
 	{ "brokerd_http_refused_total", "counter", ES(http_refused),
 	    "Metrics connections refused, too many at once." },
+	{ "brokerd_publish_reserved_refused_total", "counter",
+	    ES(publish_reserved),
+	    "Client PUBLISH packets to $SYS or $share/ refused." },
+	{ "brokerd_topic_aliases_set_total", "counter", ES(alias_set),
+	    "Topic aliases given to MQTT 5 clients." },
+	{ "brokerd_topic_aliases_used_total", "counter", ES(alias_used),
+	    "Messages delivered with a topic alias instead of the topic." },
 };
 #undef ES
 

@@ -97,6 +97,7 @@ packet_publish(struct conn *c, struct pub *p, uint8_t qos, uint16_t pid,
 {
 	struct mqtt_publish_out	 po;
 	struct mqtt_publish_len	 pl;
+	struct alias_pick	 ap;
 	struct msg		*m = NULL;
 	uint8_t			*w;
 	size_t			 copy;
@@ -125,7 +126,13 @@ packet_publish(struct conn *c, struct pub *p, uint8_t qos, uint16_t pid,
 		po.nsubids = nsub;
 		po.props = p->props;
 		po.props_len = p->props_len;
-	}
+		if (alias_out_pick(c, p->topic, p->topic_len, &ap) !=
+		    ALIAS_NONE)
+			po.topic_alias = ap.id;
+		if (ap.what == ALIAS_USE)
+			po.topic_len = 0;
+	} else
+		ap.what = ALIAS_NONE;
 	if (mqtt_publish_size(&po, &pl) == -1 ||
 	    pl.total > c->max_packet_out) {
 		engine_stats.drop_too_large++;
@@ -143,6 +150,7 @@ packet_publish(struct conn *c, struct pub *p, uint8_t qos, uint16_t pid,
 	}
 	if ((w = conn_reserve(c, copy)) == NULL)
 		return -1;
+	alias_out_commit(c, &ap);
 	mqtt_encode_publish_head(w, &po, &pl);
 	if (m != NULL) {
 		conn_commit(c, pl.head);

@@ -359,51 +359,62 @@ proc_reap(void)
 	return n;
 }
 
-static int
-proc_alive(void)
-{
-	int	 i, n = 0;
+/*
+ * The order in which the children stop: the engine first (it stops
+ * taking client data and its last store requests reach storaged), then
+ * the processes that serve it, storaged last.
+ */
+static const enum proc_type proc_stop_order[] = {
+	PROC_ENGINE, PROC_TLSPROXY, PROC_AUTHD, PROC_STORAGED
+};
 
-	for (i = PROC_ENGINE; i < PROC_MAX; i++)
-		if (procs[i].pid > 0 && !procs[i].exited)
-			n++;
-	return n;
+/*
+ * Stop one child: it ignores the signals sent to the process group and
+ * exits when its parent channel closes, so the parent closes it and
+ * waits; SIGKILL for one still there after five seconds.
+ */
+static void
+proc_stop(struct proc *p)
+{
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	uint64_t	 deadline;
+
+	if (p->pid <= 0 || p->exited)
+		return;
+	/* It reads EOF; what it still writes (its last log lines) fits. */
+	if (p->chan != NULL)
+		shutdown(p->chan->fd, SHUT_WR);
+	else {
+		p->sent = SIGTERM;
+		kill(p->pid, SIGTERM);
+	}
+	deadline = ev_clock() + 5000;
+	for (;;) {
+		proc_reap();
+		if (p->exited)
+			return;
+		if (ev_clock() > deadline && p->sent != SIGKILL) {
+			log_warnx("%s (pid %d) did not stop; killing it",
+			    proc_names[p->type], (int)p->pid);
+			p->sent = SIGKILL;
+			kill(p->pid, SIGKILL);
+		}
+		nanosleep(&ts, NULL);
+	}
 }
 
 /*
- * Stop every child: first the ones that already ended are reaped and
- * their end logged, then SIGTERM, and SIGKILL for those still there after
- * five seconds.  Returns when all are reaped: no orphans.
+ * Stop every child, in order: first the ones that already ended are
+ * reaped and their end logged (a child that died is reported as such),
+ * then each is stopped in turn.  Returns when all are reaped: no orphans.
  */
 void
 proc_stop_all(void)
 {
-	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
-	uint64_t	 deadline;
-	int		 i, killed = 0;
+	size_t	 i;
 
 	proc_reap();
-	for (i = PROC_ENGINE; i < PROC_MAX; i++)
-		if (procs[i].pid > 0 && !procs[i].exited) {
-			procs[i].sent = SIGTERM;
-			kill(procs[i].pid, SIGTERM);
-		}
-	deadline = ev_clock() + 5000;
-	while (proc_alive() > 0) {
-		proc_reap();
-		if (proc_alive() == 0)
-			break;
-		if (!killed && ev_clock() > deadline) {
-			for (i = PROC_ENGINE; i < PROC_MAX; i++)
-				if (procs[i].pid > 0 && !procs[i].exited) {
-					log_warnx("%s (pid %d) did not stop; "
-					    "killing it", proc_names[i],
-					    (int)procs[i].pid);
-					procs[i].sent = SIGKILL;
-					kill(procs[i].pid, SIGKILL);
-				}
-			killed = 1;
-		}
-		nanosleep(&ts, NULL);
-	}
+	for (i = 0; i < sizeof(proc_stop_order) / sizeof(proc_stop_order[0]);
+	    i++)
+		proc_stop(&procs[proc_stop_order[i]]);
 }

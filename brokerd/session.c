@@ -704,13 +704,22 @@ void
 session_publish_will(struct session *s)
 {
 	struct pub	 p;
+	int		 reserved;
 
 	if (s->will == NULL)
 		return;
 	pub_from_msg(&p, s->will);
-	/* The client may no longer have the right to publish there. */
-	if (!rights_topic(s->rights, p.topic, p.topic_len, ACLM_WRITE)) {
-		engine_stats.acl_will++;
+	/*
+	 * The client may no longer have the right to publish there, and
+	 * never had it for $SYS or $share/.
+	 */
+	reserved = client_topic_reserved(p.topic, p.topic_len);
+	if (reserved ||
+	    !rights_topic(s->rights, p.topic, p.topic_len, ACLM_WRITE)) {
+		if (reserved)
+			engine_stats.publish_reserved++;
+		else
+			engine_stats.acl_will++;
 		msg_unref(p.msg);
 		msg_unref(s->will);
 		s->will = NULL;

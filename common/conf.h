@@ -78,6 +78,8 @@
 	X(max_user_properties, U32, 128, 0, 65535,			\
 	    "max user properties", 1)					\
 	X(max_topic_aliases, U32, 64, 0, 65535, "max topic aliases", 1)	\
+	X(topic_aliases_out, U32, 64, 0, 65535,				\
+	    "topic aliases to clients", 1)				\
 	X(session_expiry, EXPIRY, 7 * 86400, 0, EXPIRY_NEVER,		\
 	    "session expiry", 1)					\
 	X(max_session_expiry, EXPIRY, EXPIRY_NEVER, 0, EXPIRY_NEVER,	\

@@ -53,8 +53,9 @@ is_fchar(uint8_t c)
 	return (c >= 0x20 && c != 0x7f) || c == '\t';
 }
 
-static int
-str_ieq(const struct http_str *s, const char *lit)
+/* Is `s' the literal `lit' (lower case), compared without case? */
+int
+http_str_ieq(const struct http_str *s, const char *lit)
 {
 	size_t	 i, n = strlen(lit);
 
@@ -65,32 +66,66 @@ str_ieq(const struct http_str *s, const char *lit)
 
 		if (a >= 'A' && a <= 'Z')
 			a += 'a' - 'A';
+		if (b >= 'A' && b <= 'Z')
+			b += 'a' - 'A';
 		if (a != b)
 			return 0;
 	}
 	return 1;
 }
 
-/* 1 if the comma-separated list tok'. */
-static int
-list_has(const struct http_str *v, const char *tok)
+/* A token (RFC 9110 5.6.2): one or more tchar. */
+int
+http_token(const struct http_str *s)
 {
-	struct http_str	 t;
-	size_t		 i = 0, start;
+	size_t	 i;
 
-	while (i < v->len) {
-		while (i < v->len && (v->p[i] == ' ' || v->p[i] == '\t' ||
-		    v->p[i] == ','))
-			i++;
-		start = i;
-		while (i < v->len && v->p[i] != ',' && v->p[i] != ' ' &&
-		    v->p[i] != '\t')
-			i++;
-		t.p = v->p + start;
-		t.len = i - start;
-		if (t.len > 0 && str_ieq(&t, tok))
-			return 1;
+	if (s->len == 0)
+		return 0;
+	for (i = 0; i < s->len; i++)
+		if (!is_tchar(s->p[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * The next element of the comma-separated list `list' (RFC 9110 5.6.1),
+ * without the blanks around it, into `el'; `list' is what is left.
+ * Returns 0 at the end.
+ */
+int
+http_list_next(struct http_str *list, struct http_str *el)
+{
+	const uint8_t	*p = list->p, *end = list->p + list->len, *q;
+
+	while (p < end && (*p == ',' || *p == ' ' || *p == '\t'))
+		p++;
+	if (p == end) {
+		list->p = p;
+		list->len = 0;
+		return 0;
 	}
+	for (q = p; q < end && *q != ','; q++)
+		;
+	el->p = p;
+	el->len = q - p;
+	while (el->len > 0 && (p[el->len - 1] == ' ' ||
+	    p[el->len - 1] == '\t'))
+		el->len--;
+	list->p = q;
+	list->len = end - q;
+	return 1;
+}
+
+/* Does the list `v' hold `tok' (compared without case)? */
+int
+http_list_has(const struct http_str *v, const char *tok)
+{
+	struct http_str	 l = *v, el;
+
+	while (http_list_next(&l, &el))
+		if (http_str_ieq(&el, tok))
+			return 1;
 	return 0;
 }
 
@@ -157,13 +192,15 @@ parse_field(const uint8_t *p, size_t len, struct http_request *r,
 		len--;
 	value.p = p + i;
 	value.len = len - i;
-	if (++r->nheaders > HTTP_MAX_HEADERS)
+	if (r->nheaders == HTTP_MAX_HEADERS)
 		FAIL(e, 431, "too many header fields");
-	if (str_ieq(&name, "host")) {
+	r->fields[r->nheaders].name = name;
+	r->fields[r->nheaders++].value = value;
+	if (http_str_ieq(&name, "host")) {
 		if (r->host.p != NULL)
 			FAIL(e, 400, "two Host fields");
 		r->host = value;
-	} else if (str_ieq(&name, "content-length")) {
+	} else if (http_str_ieq(&name, "content-length")) {
 		if (*seen_cl)
 			FAIL(e, 400, "two Content-Length fields");
 		*seen_cl = 1;
@@ -176,9 +213,10 @@ parse_field(const uint8_t *p, size_t len, struct http_request *r,
 			FAIL(e, 400, "bad Content-Length");
 		if (j < value.len)
 			FAIL(e, 413, "a request body is not accepted");
-	} else if (str_ieq(&name, "transfer-encoding"))
+	} else if (http_str_ieq(&name, "transfer-encoding"))
 		FAIL(e, 501, "transfer codings are not supported");
-	else if (str_ieq(&name, "connection") && list_has(&value, "close"))
+	else if (http_str_ieq(&name, "connection") &&
+	    http_list_has(&value, "close"))
 		r->close = 1;
 	return 0;
 }

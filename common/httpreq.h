@@ -20,8 +20,9 @@
 /*
  * The head of an HTTP/1.0 or 1.1 request (RFC 9112), decoded strictly
  * and within fixed limits into a structure that points into the bytes
- * (nothing is copied or allocated).  For the metrics listener: GET and
- * HEAD of a path, no body.
+ * (nothing is copied or allocated).  For the metrics listener (GET and
+ * HEAD of a path, no body) and tlsproxy's WebSocket upgrade, which reads
+ * its header fields from `fields'.
  */
 
 #include <sys/types.h>
@@ -39,6 +40,11 @@ struct http_str {
 	size_t		 len;
 };
 
+struct http_field {
+	struct http_str	 name;
+	struct http_str	 value;		/* without leading, trailing blanks */
+};
+
 struct http_request {
 	struct http_str	 method;
 	struct http_str	 target;	/* origin-form: /path?query */
@@ -47,6 +53,7 @@ struct http_request {
 	int		 minor;		/* HTTP/1.minor */
 	int		 close;		/* Connection: close (or 1.0) */
 	unsigned int	 nheaders;
+	struct http_field fields[HTTP_MAX_HEADERS];	/* nheaders of them */
 	size_t		 len;		/* bytes of the head, CRLFCRLF too */
 };
 
@@ -58,6 +65,10 @@ struct http_error {
 
 int		 http_parse_request(const uint8_t *, size_t,
 		    struct http_request *, struct http_error *);
+int		 http_str_ieq(const struct http_str *, const char *);
+int		 http_token(const struct http_str *);
+int		 http_list_next(struct http_str *, struct http_str *);
+int		 http_list_has(const struct http_str *, const char *);
 #include "httpstatus.h"
 
 #endif /* BROKERD_HTTPREQ_H */

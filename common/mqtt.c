@@ -502,8 +502,9 @@ mqtt_decode_props(const uint8_t *p, size_t len, uint32_t where,
 		    sizeof(prop_info[0]) || prop_info[id].type == PT_NONE)
 			FAIL(e, RC_MALFORMED_PACKET, "unknown property");
 		pi = &prop_info[id];
+		/* An identifier not valid for the packet [MQTT-2.2.2.2]. */
 		if ((pi->where & where) == 0)
-			FAIL(e, RC_PROTOCOL_ERROR,
+			FAIL(e, RC_MALFORMED_PACKET,
 			    "property not allowed in this packet");
 		if (PROP_HAS(pr, id) && id != PROP_USER_PROPERTY &&
 		    !(id == PROP_SUBSCRIPTION_ID &&
@@ -685,8 +686,9 @@ mqtt_decode_connect(const uint8_t *p, size_t len, struct mqtt_connect *c,
 	}
 	if (rd_bin(&r, &c->client_id) == -1)
 		FAIL(e, RC_MALFORMED_PACKET, "truncated client identifier");
+	/* Ill-formed UTF-8 anywhere is a Malformed Packet [MQTT-1.5.4-1]. */
 	if (!mqtt_utf8_valid(c->client_id.p, c->client_id.len))
-		FAIL(e, RC_CLIENT_ID_NOT_VALID,
+		FAIL(e, RC_MALFORMED_PACKET,
 		    "client identifier is not valid UTF-8");
 	if (c->will) {
 		if (level == MQTT_V5) {
@@ -742,8 +744,9 @@ mqtt_decode_publish(uint8_t first, const uint8_t *p, size_t len, int v5,
 		FAIL(e, RC_MALFORMED_PACKET, "DUP set on a QoS 0 PUBLISH");
 	if (rd_bin(&r, &m->topic) == -1)
 		FAIL(e, RC_MALFORMED_PACKET, "truncated topic");
+	/* 0x90 is for a well-formed topic the broker will not take. */
 	if (!mqtt_utf8_valid(m->topic.p, m->topic.len))
-		FAIL(e, RC_TOPIC_NAME_INVALID, "topic is not valid UTF-8");
+		FAIL(e, RC_MALFORMED_PACKET, "topic is not valid UTF-8");
 	if (m->topic.len == 0 && !v5)
 		FAIL(e, RC_TOPIC_NAME_INVALID, "zero length topic");
 	if (m->qos > 0) {
@@ -848,12 +851,19 @@ mqtt_decode_subscribe(uint8_t first, const uint8_t *p, size_t len, int v5,
 	while (r.left > 0) {
 		if (rd_bin(&r, &f) == -1 || rd_u8(&r, &o) == -1)
 			FAIL(e, RC_MALFORMED_PACKET, "truncated subscription");
-		if (SUBOPT_QOS(o) == 3)
-			FAIL(e, RC_MALFORMED_PACKET, "subscription QoS 3");
-		if (v5 ? ((o & 0xc0) != 0 || SUBOPT_RH(o) == 3) :
-		    (o & 0xfc) != 0)
+		/*
+		 * MQTT 5 calls a Maximum QoS or Retain Handling of 3 a
+		 * Protocol Error, set reserved bits a Malformed Packet
+		 * [MQTT-3.8.3-5]; 3.1.1 calls both malformed.
+		 */
+		if (v5 ? (o & 0xc0) != 0 : (o & 0xfc) != 0)
 			FAIL(e, RC_MALFORMED_PACKET,
 			    "reserved subscription option bits");
+		if (SUBOPT_QOS(o) == 3)
+			FAIL(e, v5 ? RC_PROTOCOL_ERROR : RC_MALFORMED_PACKET,
+			    "subscription QoS 3");
+		if (v5 && SUBOPT_RH(o) == 3)
+			FAIL(e, RC_PROTOCOL_ERROR, "retain handling 3");
 		if (!mqtt_utf8_valid(f.p, f.len))
 			FAIL(e, RC_MALFORMED_PACKET,
 			    "topic filter is not valid UTF-8");
@@ -1073,6 +1083,8 @@ mqtt_publish_size(const struct mqtt_publish_out *po,
 	if (po->v5) {
 		if (po->has_expiry)
 			plen += 5;
+		if (po->topic_alias != 0)
+			plen += 3;	/* Topic Alias */
 		for (i = 0; i < po->nsubids; i++)
 			plen += 1 + mqtt_varint_size(po->subids[i]);
 		plen += po->props_len;
@@ -1116,6 +1128,10 @@ mqtt_encode_publish_head(uint8_t *w, const struct mqtt_publish_out *po,
 		if (po->has_expiry) {
 			*w++ = PROP_MESSAGE_EXPIRY;
 			w += mqtt_put_u32(w, po->expiry);
+		}
+		if (po->topic_alias != 0) {
+			*w++ = PROP_TOPIC_ALIAS;
+			w += mqtt_put_u16(w, po->topic_alias);
 		}
 		for (i = 0; i < po->nsubids; i++) {
 			*w++ = PROP_SUBSCRIPTION_ID;

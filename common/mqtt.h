@@ -394,6 +394,7 @@ struct mqtt_publish_out {
 	uint8_t		 nsubids;
 	const uint8_t	*props;			/* forwarded as they are */
 	uint32_t	 props_len;
+	uint16_t	 topic_alias;		/* 0: none */
 	uint32_t	 payload_len;
 };
 

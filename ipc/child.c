@@ -40,7 +40,6 @@ static void	child_log_sink(int, const char *);
 static void	child_log_flush(void);
 static void	child_parent_closed(struct ipc_chan *, const char *);
 static void	child_peer_closed(struct ipc_chan *, const char *);
-static void	child_sigterm(int, void *);
 static void	child_conf(struct ipc_msg *);
 static struct ipc_chan *child_peer(struct ipc_msg *, const ipc_dispatch_fn *);
 static void	child_ready(void);
@@ -90,14 +89,6 @@ child_peer_closed(struct ipc_chan *chan, const char *why)
 	/* One that went away is stopping, or the parent will notice. */
 	log_debug("channel to %s closed; exiting", chan->name);
 	exit(0);
-}
-
-static void
-child_sigterm(int sig, void *arg)
-{
-	(void)sig;
-	(void)arg;
-	ev_exit();
 }
 
 static void
@@ -162,11 +153,16 @@ child_init(enum proc_type self, ipc_dispatch_fn dispatch)
 		ipc_chan_secret(child.parent);
 	log_setsink(child_log_sink, child_log_flush);
 
-	/* The parent decides when the service stops. */
+	/*
+	 * The parent decides when the service stops.  Ctrl-C, systemd's
+	 * KillMode=control-group and most harnesses signal the whole
+	 * process group: the children leave the stop to the parent, which
+	 * closes their channels in order.
+	 */
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	ev_signal(SIGTERM, child_sigterm, NULL);
+	signal(SIGTERM, SIG_IGN);
 }
 
 /* IPC_CONF_PROC: uid, gid, root directory, verbosity, drop privileges. */

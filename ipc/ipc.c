@@ -445,6 +445,16 @@ ipc_chan_process(struct ipc_chan *chan, int eof)
 	}
 }
 
+/*
+ * A peer that exited (EPIPE; ECONNRESET if it left data unread) closed
+ * its channel as an EOF does: whoever supervises it says why it ended.
+ */
+static int
+ipc_peer_gone(void)
+{
+	return errno == EPIPE || errno == ECONNRESET;
+}
+
 static void
 ipc_chan_event(int fd, int flags, void *arg)
 {
@@ -455,9 +465,11 @@ ipc_chan_event(int fd, int flags, void *arg)
 	chan->busy++;
 	if ((flags & EV_WRITE) && !chan->dead &&
 	    ipc_chan_flush(chan) == -1)
-		ipc_chan_close(chan, "write error");
+		ipc_chan_close(chan, ipc_peer_gone() ? NULL : "write error");
 	if ((flags & EV_READ) && !chan->dead && !chan->paused) {
 		n = ipc_chan_read(chan);
+		if (n == -1 && ipc_peer_gone())
+			n = 0;
 		if (n == -1)
 			ipc_chan_close(chan, errno == EBADMSG ?
 			    "unexpected fds" : "read error");
@@ -594,7 +606,7 @@ ipc_flush_pending(void)
 		if (ipc_chan_flush(chan) == -1)
 			ipc_chan_close(chan, chan->werror ?
 			    "output queue full: the peer is not reading" :
-			    "write error");
+			    ipc_peer_gone() ? NULL : "write error");
 		chan->busy--;
 		if (chan->freeing && chan->busy == 0)
 			ipc_chan_destroy(chan);

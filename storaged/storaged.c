@@ -107,7 +107,7 @@ main(int argc, char *argv[])
 }
 
 /*
- * However storaged ends (SIGTERM, a channel closed, fatalx), the open
+ * However storaged ends (its channels closed, fatalx), the open
  * batch commits, a checkpoint is taken and the files are closed, so that
  * the next start has little to recover; unless Berkeley DB gave up on the
  * environment, which recovery must then repair.

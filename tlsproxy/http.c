@@ -16,12 +16,12 @@
 
 /*
  * The WebSocket opening handshake, server side: one HTTP/1.1 GET with
- * the upgrade headers of RFC 6455 section 4.2.1, read strictly (RFC 9112:
+ * the upgrade headers of RFC 6455 section 4.2.1.  The head is read by
+ * the one request-head parser, common/httpreq.c (RFC 9112, strictly:
  * CRLF line ends, no line folding, no white space before a colon, no
- * control characters) and bounded in bytes and header lines.  A request
- * with a body is refused, so that what follows the head can only be
- * WebSocket frames.  Every error is the HTTP status to answer with.
- * Decoding points into the head and allocates nothing.
+ * control characters, no body), and bounded in bytes and header lines.
+ * Every error is the HTTP status to answer with.  Decoding points into
+ * the head and allocates nothing.
  */
 
 #include <sys/types.h>
@@ -78,73 +78,6 @@ http_head_end(const uint8_t *p, size_t len, size_t max, size_t *scanned,
 	return 0;
 }
 
-static int
-http_tchar(int c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int
-http_is(const struct http_str *s, const char *lit)
-{
-	size_t	 n = strlen(lit);
-
-	return s->len == n && strncasecmp(s->p, lit, n) == 0;
-}
-
-/* The next element of a comma-separated list, trimmed; 0 at the end. */
-static int
-http_list_next(struct http_str *list, struct http_str *el)
-{
-	const char	*p = list->p, *end = list->p + list->len, *q;
-
-	while (p < end && (*p == ',' || *p == ' ' || *p == '\t'))
-		p++;
-	if (p == end) {
-		list->p = p;
-		list->len = 0;
-		return 0;
-	}
-	for (q = p; q < end && *q != ','; q++)
-		;
-	el->p = p;
-	el->len = q - p;
-	while (el->len > 0 && (p[el->len - 1] == ' ' ||
-	    p[el->len - 1] == '\t'))
-		el->len--;
-	list->p = q;
-	list->len = end - q;
-	return 1;
-}
-
-static int
-http_is_token(const struct http_str *s)
-{
-	size_t	 i;
-
-	if (s->len == 0)
-		return 0;
-	for (i = 0; i < s->len; i++)
-		if (!http_tchar((unsigned char)s->p[i]))
-			return 0;
-	return 1;
-}
-
-/* Does the list `v' hold `tok' (compared without case)? */
-static int
-http_list_has(const struct http_str *v, const char *tok)
-{
-	struct http_str	 l = *v, el;
-
-	while (http_list_next(&l, &el))
-		if (http_is(&el, tok))
-			return 1;
-	return 0;
-}
-
 /*
  * 16 random bytes in base64 (RFC 6455 section 4.1): 22 characters of
  * the alphabet, the last of them with its low four bits clear, and "==".
@@ -168,84 +101,6 @@ http_key_valid(const struct http_str *k)
 	return 1;
 }
 
-/* One line of the head, without its CRLF; -1 on a bare CR or LF. */
-static int
-http_line(const char **pp, const char *end, struct http_str *line)
-{
-	const char	*p = *pp, *q;
-
-	for (q = p; q < end && *q != '\r' && *q != '\n'; q++)
-		;
-	if (q + 1 >= end || q[0] != '\r' || q[1] != '\n')
-		return -1;
-	line->p = p;
-	line->len = q - p;
-	*pp = q + 2;
-	return 0;
-}
-
-static int
-http_request_line(const struct http_str *l, struct http_upgrade *u,
-    struct http_error *e)
-{
-	const char	*p = l->p, *end = l->p + l->len, *m;
-	size_t		 i;
-
-	for (m = p; p < end && http_tchar((unsigned char)*p); p++)
-		;
-	if (p == m || p == end || *p != ' ')
-		FAIL(e, 400, "malformed request line");
-	if (p - m != 3 || memcmp(m, "GET", 3) != 0)
-		FAIL(e, 405, "method is not GET");
-	u->target.p = ++p;
-	while (p < end && *p > 0x20 && *p < 0x7f)
-		p++;
-	u->target.len = p - u->target.p;
-	if (u->target.len == 0 || p == end || *p != ' ')
-		FAIL(e, 400, "malformed request line");
-	if (u->target.p[0] != '/')
-		FAIL(e, 400, "request target is not a path");
-	p++;
-	if (end - p != 8 || memcmp(p, "HTTP/", 5) != 0 ||
-	    p[5] < '0' || p[5] > '9' || p[6] != '.' ||
-	    p[7] < '0' || p[7] > '9')
-		FAIL(e, 400, "malformed HTTP version");
-	if (p[5] != '1' || p[7] == '0')
-		FAIL(e, 505, "HTTP version is not 1.1");
-	for (i = 0; i < u->target.len; i++)
-		if (u->target.p[i] == '#')
-			FAIL(e, 400, "request target with a fragment");
-	return 0;
-}
-
-/* Split a header line into name and value, trimmed. */
-static int
-http_header(const struct http_str *l, struct http_str *name,
-    struct http_str *value, struct http_error *e)
-{
-	const char	*p = l->p, *end = l->p + l->len;
-
-	if (l->len > 0 && (*p == ' ' || *p == '\t'))
-		FAIL(e, 400, "obsolete line folding");
-	name->p = p;
-	while (p < end && http_tchar((unsigned char)*p))
-		p++;
-	name->len = p - name->p;
-	if (name->len == 0 || p == end || *p != ':')
-		FAIL(e, 400, "malformed header line");
-	p++;
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	value->p = p;
-	value->len = end - p;
-	for (; p < end; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\t')
-			FAIL(e, 400, "control character in a header");
-	return 0;
-}
-
 /* Only one of these may be present. */
 static int
 http_once(struct http_str *dst, const struct http_str *v, const char *why,
@@ -257,79 +112,110 @@ http_once(struct http_str *dst, const struct http_str *v, const char *why,
 	return 0;
 }
 
+/* What the request line must be for an upgrade: GET, HTTP/1.1. */
+static int
+http_request_line(const struct http_request *req, struct http_upgrade *u,
+    struct http_error *e)
+{
+	if (!(req->method.len == 3 && memcmp(req->method.p, "GET", 3) == 0))
+		FAIL(e, 405, "method is not GET");
+	if (req->minor != 1)
+		FAIL(e, 505, "HTTP version is not 1.1");
+	if (memchr(req->target.p, '#', req->target.len) != NULL)
+		FAIL(e, 400, "request target with a fragment");
+	u->target = req->target;
+	return 0;
+}
+
+/* Sec-WebSocket-Protocol: the best of ours offered, or -1. */
+static int
+http_protocol(struct http_str v, size_t *best, int *offered,
+    struct http_error *e)
+{
+	struct http_str	 el;
+	size_t		 i;
+
+	while (http_list_next(&v, &el)) {
+		if (!http_token(&el))
+			FAIL(e, 400, "malformed subprotocol");
+		*offered = 1;
+		for (i = 0; i < *best; i++)
+			if (el.len == strlen(http_protocols[i]) &&
+			    memcmp(el.p, http_protocols[i], el.len) == 0)
+				*best = i;
+	}
+	return 0;
+}
+
+/* The header fields of an upgrade, from the decoded request. */
+static int
+http_upgrade_fields(const struct http_request *req, struct http_upgrade *u,
+    struct http_str *version, int *upgrade, int *connection, size_t *best,
+    int *offered, struct http_error *e)
+{
+	const struct http_field	*f;
+	unsigned int		 i;
+
+	for (i = 0; i < req->nheaders; i++) {
+		f = &req->fields[i];
+		if (http_str_ieq(&f->name, "Upgrade"))
+			*upgrade |= http_list_has(&f->value, "websocket");
+		else if (http_str_ieq(&f->name, "Connection"))
+			*connection |= http_list_has(&f->value, "upgrade");
+		else if (http_str_ieq(&f->name, "Sec-WebSocket-Key")) {
+			if (http_once(&u->key, &f->value,
+			    "two Sec-WebSocket-Key headers", e) == -1)
+				return -1;
+		} else if (http_str_ieq(&f->name, "Sec-WebSocket-Version")) {
+			if (http_once(version, &f->value,
+			    "two Sec-WebSocket-Version headers", e) == -1)
+				return -1;
+		} else if (http_str_ieq(&f->name, "Sec-WebSocket-Protocol")) {
+			if (http_protocol(f->value, best, offered, e) == -1)
+				return -1;
+		} else if (http_str_ieq(&f->name, "Origin")) {
+			if (http_once(&u->origin, &f->value,
+			    "two Origin headers", e) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /*
  * Parse a whole head (`len' bytes, as found by http_head_end) as a
  * WebSocket upgrade that `pol' accepts.  Returns 0 with `u' filled, or
- * -1 with the status to answer.
+ * -1 with the status to answer.  The head is decoded by
+ * http_parse_request() (common/httpreq.c), which refuses a body (413,
+ * 501 for a transfer coding) as the upgrade must: what follows the head
+ * can only be WebSocket frames.
  */
 int
 http_parse_upgrade(const uint8_t *head, size_t len,
     const struct http_policy *pol, struct http_upgrade *u,
     struct http_error *e)
 {
-	const char	*p = (const char *)head, *end = p + len;
-	struct http_str	 line, name, v, el, version = { NULL, 0 };
-	unsigned int	 nheaders = 0;
-	int		 upgrade = 0, connection = 0, offered = 0;
-	size_t		 i, best = sizeof(http_protocols) /
-			    sizeof(http_protocols[0]);
+	struct http_request	 req;
+	struct http_str		 version = { NULL, 0 };
+	int			 r, upgrade = 0, connection = 0, offered = 0;
+	size_t			 i, best = sizeof(http_protocols) /
+				    sizeof(http_protocols[0]);
 
 	memset(u, 0, sizeof(*u));
-	if (http_line(&p, end, &line) == -1)
-		FAIL(e, 400, "bare CR or LF");
-	if (http_request_line(&line, u, e) == -1)
+	if ((r = http_parse_request(head, len, &req, e)) == -1)
 		return -1;
-	for (;;) {
-		if (http_line(&p, end, &line) == -1)
-			FAIL(e, 400, "bare CR or LF");
-		if (line.len == 0)
-			break;
-		if (++nheaders > pol->max_headers)
-			FAIL(e, 431, "too many header lines");
-		if (http_header(&line, &name, &v, e) == -1)
-			return -1;
-		if (http_is(&name, "Host")) {
-			if (http_once(&u->host, &v, "two Host headers",
-			    e) == -1)
-				return -1;
-		} else if (http_is(&name, "Upgrade")) {
-			upgrade |= http_list_has(&v, "websocket");
-		} else if (http_is(&name, "Connection")) {
-			connection |= http_list_has(&v, "upgrade");
-		} else if (http_is(&name, "Sec-WebSocket-Key")) {
-			if (http_once(&u->key, &v,
-			    "two Sec-WebSocket-Key headers", e) == -1)
-				return -1;
-		} else if (http_is(&name, "Sec-WebSocket-Version")) {
-			if (http_once(&version, &v,
-			    "two Sec-WebSocket-Version headers", e) == -1)
-				return -1;
-		} else if (http_is(&name, "Sec-WebSocket-Protocol")) {
-			while (http_list_next(&v, &el)) {
-				if (!http_is_token(&el))
-					FAIL(e, 400, "malformed subprotocol");
-				offered = 1;
-				for (i = 0; i < best; i++)
-					if (el.len == strlen(http_protocols[i])
-					    && memcmp(el.p, http_protocols[i],
-					    el.len) == 0)
-						best = i;
-			}
-		} else if (http_is(&name, "Origin")) {
-			if (http_once(&u->origin, &v, "two Origin headers",
-			    e) == -1)
-				return -1;
-		} else if (http_is(&name, "Content-Length")) {
-			if (v.len != 1 || v.p[0] != '0')
-				FAIL(e, 400, "request with a body");
-		} else if (http_is(&name, "Transfer-Encoding"))
-			FAIL(e, 400, "request with a body");
-	}
-	if (p != end)
-		FAIL(e, 400, "bytes after the empty line");
-
+	if (r == 0 || req.len != len)
+		FAIL(e, 400, "not one request head");
+	if (req.nheaders > pol->max_headers)
+		FAIL(e, 431, "too many header lines");
+	if (http_request_line(&req, u, e) == -1)
+		return -1;
+	u->host = req.host;
 	if (u->host.p == NULL || u->host.len == 0)
 		FAIL(e, 400, "no Host header");
+	if (http_upgrade_fields(&req, u, &version, &upgrade, &connection,
+	    &best, &offered, e) == -1)
+		return -1;
 	if (!upgrade)
 		FAIL(e, 426, "not a WebSocket upgrade");
 	if (!connection)
@@ -346,7 +232,7 @@ http_parse_upgrade(const uint8_t *head, size_t len,
 	}
 	if (pol->norigins > 0 && u->origin.p != NULL) {
 		for (i = 0; i < pol->norigins; i++)
-			if (http_is(&u->origin, pol->origins[i]))
+			if (http_str_ieq(&u->origin, pol->origins[i]))
 				break;
 		if (i == pol->norigins)
 			FAIL(e, 403, "origin not allowed");

@@ -19,9 +19,9 @@
 
 /*
  * The one HTTP/1.1 request a WebSocket server reads: the upgrade
- * (RFC 6455 section 4.2), strictly after RFC 9112, and the two kinds of
- * answer, 101 or an error.  Decoding points into the request head and
- * allocates nothing.
+ * (RFC 6455 section 4.2), its head decoded by common/httpreq.c, and the
+ * two kinds of answer, 101 or an error.  Decoding points into the
+ * request head and allocates nothing.
  */
 
 #include <sys/types.h>
@@ -29,15 +29,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_HEAD_MAX		8192	/* default bound of a request head */
-#define HTTP_HEADERS_MAX	64	/* default bound of its header lines */
+#include "httpreq.h"
+
+#define HTTP_HEAD_MAX		HTTP_MAX_HEAD	/* at most: httpreq.h's */
+#define HTTP_HEADERS_MAX	HTTP_MAX_HEADERS
 #define HTTP_ACCEPT_LEN		28	/* base64 of a SHA-1 */
 #define HTTP_RESPONSE_MAX	512	/* room for any answer of ours */
-
-struct http_str {
-	const char	*p;
-	size_t		 len;
-};
 
 /* What a listener accepts. */
 struct http_policy {
@@ -55,12 +52,6 @@ struct http_upgrade {
 	struct http_str	 key;
 	const char	*protocol;		/* chosen, or NULL */
 	size_t		 headlen;		/* through the empty line */
-};
-
-/* What was wrong, as the HTTP status to answer with. */
-struct http_error {
-	int		 status;
-	const char	*why;
 };
 
 /* http.c */

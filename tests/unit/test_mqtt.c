@@ -831,7 +831,7 @@ test_connect_client_id(void **state)
 				p_u8(&p, 0);
 			p_bin(&p, ids[i].s, ids[i].n);
 			assert_int_equal(connect_decode(&p, &c, &e), -1);
-			assert_int_equal(e.reason, RC_CLIENT_ID_NOT_VALID);
+			assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 			assert_int_equal(c.level, levels[j]);
 			assert_int_equal(c.named, 1);
 		}
@@ -902,7 +902,7 @@ test_connect_v5_props_errors(void **state)
 	build_connect(&p, "MQTT", MQTT_V5, 0x02, 0, &props, "x", NULL, NULL,
 	    NULL, NULL, NULL);
 	assert_int_equal(connect_decode(&p, &c, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 	/* The session expiry does not. */
 	p_reset(&wprops);
@@ -911,7 +911,7 @@ test_connect_v5_props_errors(void **state)
 	build_connect(&p, "MQTT", MQTT_V5, 0x06, 0, NULL, "x", &wprops, "w",
 	    &msg, NULL, NULL);
 	assert_int_equal(connect_decode(&p, &c, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 	/* Nor a topic alias, in either. */
 	p_reset(&props);
@@ -920,11 +920,11 @@ test_connect_v5_props_errors(void **state)
 	build_connect(&p, "MQTT", MQTT_V5, 0x02, 0, &props, "x", NULL, NULL,
 	    NULL, NULL, NULL);
 	assert_int_equal(connect_decode(&p, &c, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 	build_connect(&p, "MQTT", MQTT_V5, 0x06, 0, NULL, "x", &props, "w",
 	    &msg, NULL, NULL);
 	assert_int_equal(connect_decode(&p, &c, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 	/* Receive maximum 0, maximum packet size 0. */
 	p_reset(&props);
@@ -1179,7 +1179,7 @@ test_props_where(void **state)
 				if (props_decode(&blk, kinds[k], &pr, &e) != -1)
 					fail_msg("property %#x accepted in "
 					    "%#x", spec[i].id, kinds[k]);
-				assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+				assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 			}
 		}
 	}
@@ -1747,12 +1747,12 @@ test_publish_topic(void **state)
 	p_reset(&p);
 	p_bin(&p, "a\xff", 2);
 	assert_int_equal(mqtt_decode_publish(0x30, p.b, p.n, 0, &m, &e), -1);
-	assert_int_equal(e.reason, RC_TOPIC_NAME_INVALID);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 	p_reset(&p);
 	p_bin(&p, "a\x00", 2);
 	p_u8(&p, 0);
 	assert_int_equal(mqtt_decode_publish(0x30, p.b, p.n, 1, &m, &e), -1);
-	assert_int_equal(e.reason, RC_TOPIC_NAME_INVALID);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 	/* Cut in the topic. */
 	p_reset(&p);
@@ -1806,7 +1806,7 @@ test_publish_v5_props(void **state)
 	p_str(&props, "r");
 	build_publish(&p, "t", 0, 0, 1, &props, "");
 	assert_int_equal(mqtt_decode_publish(0x30, p.b, p.n, 1, &m, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 	/* Topic alias 0. */
 	p_reset(&props);
@@ -1920,7 +1920,7 @@ test_ack_decode(void **state)
 		p_props(&p, &props);
 		assert_int_equal(mqtt_decode_ack(first, p.b, p.n, 1, &a, &e),
 		    -1);
-		assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+		assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 
 		/* A property length past the end. */
 		p_reset(&p);
@@ -2052,6 +2052,7 @@ test_subscribe_options(void **state)
 				    o, v5, ok ? "ok" : "error");
 			if (!ok)
 				assert_int_equal(e.reason,
+				    v5 && (o & 0xc0) == 0 ? RC_PROTOCOL_ERROR :
 				    RC_MALFORMED_PACKET);
 		}
 }
@@ -2149,7 +2150,7 @@ test_subscribe_errors(void **state)
 	p_str(&p, "f");
 	p_u8(&p, 0);
 	assert_int_equal(mqtt_decode_subscribe(0x82, p.b, p.n, 1, &s, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 	/* Properties cut. */
 	p_reset(&p);
 	p_u16(&p, 1);
@@ -2242,7 +2243,7 @@ test_unsubscribe_decode(void **state)
 	p_str(&p, "f");
 	assert_int_equal(mqtt_decode_unsubscribe(0xa2, p.b, p.n, 1, &s, &e),
 	    -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 }
 
 /*
@@ -2315,7 +2316,7 @@ test_disconnect_decode(void **state)
 	p_props(&p, &props);
 	assert_int_equal(mqtt_decode_disconnect(0xe0, p.b, p.n, 1, &d, &e),
 	    -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 	/* Property length past the end. */
 	p_reset(&p);
 	p_u8(&p, 0);
@@ -2384,7 +2385,7 @@ test_auth_decode(void **state)
 	p_u8(&p, RC_REAUTHENTICATE);
 	p_props(&p, &props);
 	assert_int_equal(mqtt_decode_auth(0xf0, p.b, p.n, &a, &e), -1);
-	assert_int_equal(e.reason, RC_PROTOCOL_ERROR);
+	assert_int_equal(e.reason, RC_MALFORMED_PACKET);
 }
 
 /*

@@ -1033,6 +1033,57 @@ test_qos_downgrade_and_overlap(void **state)
  * The receive maximum and the queue.
  */
 
+/*
+ * The reason codes the engine gives a PUBLISH, one case each: 0x81 for
+ * ill-formed UTF-8 [MQTT-1.5.4-1], 0x90 only for a well-formed topic it
+ * will not take, 0x82 for an empty topic without an alias, 0x9A and 0x9B
+ * for what it does not offer, 0x87 for the topics only it publishes to.
+ */
+static void
+test_publish_reason_codes(void **state)
+{
+	static const struct {
+		const char	*topic;
+		uint8_t		 qos;
+		int		 retain;
+		uint8_t		 reason;
+	} cases[] = {
+		{ "a\xff", 0, 0, RC_MALFORMED_PACKET },
+		{ "a\xed\xa0\x80", 0, 0, RC_MALFORMED_PACKET },
+		{ "a/#", 0, 0, RC_TOPIC_NAME_INVALID },
+		{ "a/+/b", 1, 0, RC_TOPIC_NAME_INVALID },
+		{ "", 0, 0, RC_PROTOCOL_ERROR },
+		{ "q", 2, 0, RC_QOS_NOT_SUPPORTED },
+		{ "r", 0, 1, RC_RETAIN_NOT_SUPPORTED },
+	};
+	struct client	*c;
+	size_t		 i;
+
+	(void)state;
+	econf.max_qos = 1;
+	econf.retain_available = 0;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		c = client_new(MQTT_V5, "rc");
+		cl_publish(c, cases[i].topic, "x", cases[i].qos, 1,
+		    cases[i].retain, 0);
+		expect_disconnect(c, cases[i].reason);
+		cl_closed(c);
+	}
+	/* Refused, the connection stays: $SYS and $share/ (MQTT 5). */
+	c = client_new(MQTT_V5, "rsv");
+	cl_publish(c, "$SYS/broker/x", "x", 1, 7, 0, 0);
+	expect_ack(c, MQTT_PUBACK, 7, RC_NOT_AUTHORIZED);
+	cl_publish(c, "$share/g/t", "x", 1, 8, 0, 0);
+	expect_ack(c, MQTT_PUBACK, 8, RC_NOT_AUTHORIZED);
+	assert_int_equal(engine_stats.publish_reserved, 2);
+	/* 3.1.1: acknowledged, dropped, counted. */
+	c = client_new(MQTT_V311, "rsv4");
+	cl_publish(c, "$SYS", "x", 1, 9, 0, 0);
+	expect_ack(c, MQTT_PUBACK, 9, RC_SUCCESS);
+	assert_int_equal(engine_stats.publish_reserved, 3);
+	assert_int_equal(engine_stats.msgs_in, 0);
+}
+
 static void
 test_receive_maximum_server(void **state)
 {
@@ -1709,6 +1760,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_qos2_outbound,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_qos_downgrade_and_overlap,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_publish_reason_codes,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_maximum_server,
 		    setup, teardown),
