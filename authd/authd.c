@@ -56,6 +56,7 @@
 
 #include "acl.h"
 #include "aclmatch.h"
+#include "authd.h"
 #include "child.h"
 #include "conf.h"
 #include "event.h"
@@ -97,6 +98,43 @@ struct auth_conf {
 };
 
 static struct auth_conf	*running, *pending;
+static unsigned int	 conf_gen;	/* commits so far */
+static struct authd_conf aconf;		/* IPC_AUTH_CONF */
+static int		 aconf_seen;
+
+/* A CONNECT being judged: while a worker verifies, while it is delayed. */
+struct auth_req {
+	LIST_ENTRY(auth_req)	 entry;
+	uint32_t		 conn;		/* the engine's id */
+	uint32_t		 lid;
+	char			*cid;
+	size_t			 clen;
+	int			 has_user;
+	char			*user;
+	size_t			 ulen;
+	int			 has_pw;
+	char			*pw;		/* wiped */
+	size_t			 pwlen;
+	char			 src[THROTTLE_SRC_MAX];
+	unsigned int		 gen;		/* conf_gen it is judged by */
+	uint8_t			 key[DIGEST_LEN];	/* for the cache */
+	int			 ended;		/* the engine gave up on it */
+	int			 allow;
+	uint8_t			 reason;
+	uint8_t			*acl;
+	size_t			 acllen;
+	struct evtimer		 delay;
+	int			 waiting;	/* on the delay */
+};
+
+static LIST_HEAD(, auth_req)	 reqs = LIST_HEAD_INITIALIZER(reqs);
+static unsigned int		 delayed;	/* refusals waiting */
+#define DELAYED_MAX		 4096		/* more are answered at once */
+
+struct authd_stats		 authd_stats;
+static struct evtimer		 stats_timer;
+static int			 stats_pending;
+#define STATS_INTERVAL		 200		/* ms */
 
 /* An identity authd has let in, until the engine says it ended. */
 struct auth_ident {
@@ -163,7 +201,22 @@ static void	authd_listener(uint32_t, const char *,
 		    const struct listener_opts *);
 static void	authd_commit(void);
 static void	authd_conf_free(struct auth_conf *);
-static void	authd_connect(struct ipc_chan *, struct ipc_msg *);
+static void	authd_connect(struct ipc_msg *);
+static void	authd_judge(struct auth_req *);
+static void	authd_verified(void *, int);
+static void	authd_failed(struct auth_req *);
+static void	authd_admit(struct auth_req *, const struct auth_listener *,
+		    const char *, const struct pw_hash *);
+static void	authd_refuse(struct auth_req *, uint8_t, const char *,
+		    uint64_t);
+static void	authd_delayed(void *);
+static void	authd_verdict(struct auth_req *);
+static void	authd_req_free(struct auth_req *);
+static void	authd_stats_send(void *);
+static void	authd_conf(struct ipc_msg *);
+static void	authd_pool_start(void);
+static void	authd_wipe(void);
+static char	*dup_bytes(const char *, size_t);
 static void	authd_end(struct ipc_msg *);
 static void	authd_rejudge(void);
 static void	cache_clear(void);
@@ -176,7 +229,60 @@ static const ipc_dispatch_fn authd_peers[PROC_MAX] = {
 int
 main(int argc, char *argv[])
 {
+	evtimer_set(&stats_timer, authd_stats_send, NULL);
+	child_confining = authd_pool_start;
 	child_main(PROC_AUTHD, argc, argv, authd_dispatch_parent);
+}
+
+/* Privileges dropped, the seccomp filter not yet loaded: the workers. */
+static void
+authd_pool_start(void)
+{
+	if (!aconf_seen)
+		fatalx("IPC_CONF_END before IPC_AUTH_CONF");
+	pool_start(aconf.workers, authd_wipe);
+}
+
+/*
+ * In a new worker: forget the files and what the channels hold (frames
+ * of file contents may be in the parent's read buffer already).
+ */
+static void
+authd_wipe(void)
+{
+	struct ipc_chan	*c;
+	int		 i;
+
+	authd_conf_free(running);
+	authd_conf_free(pending);
+	running = pending = NULL;
+	for (i = 0; i < PROC_MAX; i++) {
+		c = i == PROC_PARENT ? child.parent : child.peer[i];
+		if (c == NULL)
+			continue;
+		if (c->rbuf.data != NULL)
+			explicit_bzero(c->rbuf.data, c->rbuf.size);
+		if (c->wbuf.data != NULL)
+			explicit_bzero(c->wbuf.data, c->wbuf.size);
+	}
+}
+
+/* IPC_AUTH_CONF: the pool's size counts only before the workers start. */
+static void
+authd_conf(struct ipc_msg *msg)
+{
+	struct authd_conf	 c;
+	char			 err[128];
+
+	if (ipc_get_struct(msg, 0, &c, sizeof(c)) == -1 ||
+	    settings_check(authd_settings, authd_nsettings, &c, err,
+	    sizeof(err)) == -1)
+		fatalx("bad IPC_AUTH_CONF");
+	if (child.sandboxed)
+		c.workers = aconf.workers;
+	aconf = c;
+	aconf_seen = 1;
+	throttle_configure(&aconf);
 }
 
 static void
@@ -209,6 +315,9 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		    err, sizeof(err)) == -1)
 			fatalx("bad IPC_AUTH_LISTENER");
 		authd_listener(ipc_get_uint(msg, 0), name, &o);
+		break;
+	case IPC_AUTH_CONF:
+		authd_conf(msg);
 		break;
 	case IPC_AUTH_COMMIT:
 		authd_commit();
@@ -320,6 +429,7 @@ authd_commit(void)
 	authd_conf_free(running);
 	running = ac;
 	pending = NULL;
+	conf_gen++;
 	cache_clear();
 	authd_rejudge();
 }
@@ -447,65 +557,6 @@ cache_clear(void)
 		cache_drop(c);
 }
 
-/*
- * The password of a user of the listener's file: from the cache, or one
- * KDF (an unknown user costs one too, passwd_check()).
- */
-static int
-authd_password(const struct auth_listener *l, const char *user, size_t ulen,
-    const char *pw, size_t pwlen)
-{
-	const struct pw_hash	*h;
-	uint8_t			 key[DIGEST_LEN];
-	int			 ok;
-
-	if ((h = passwd_lookup(l->pw->pw, user, ulen)) != NULL) {
-		cache_key(l->id, user, ulen, pw, pwlen, h, key);
-		if (cache_hit(key)) {
-			log_debug("listener %s: password of %.*s: cached",
-			    l->name, (int)ulen, user);
-			explicit_bzero(key, sizeof(key));
-			return 1;
-		}
-	}
-	ok = passwd_check(l->pw->pw, user, ulen, pw, pwlen);
-	log_debug("listener %s: password of %.*s: %s", l->name, (int)ulen,
-	    user, ok ? "verified" : "wrong");
-	if (ok && h != NULL)
-		cache_add(key);
-	explicit_bzero(key, sizeof(key));
-	return ok;
-}
-
-/*
- * Who the client is: 0 and its user name (NULL: anonymous) if it may
- * connect, or -1 and the reason code.  With a password file a user name
- * must come with its password; without one a user name is not checked,
- * so it counts for nothing (the client is anonymous, if the listener
- * takes anonymous clients).
- */
-static int
-authd_identify(const struct auth_listener *l, int has_user, const char *user,
-    size_t ulen, int has_pw, const char *pw, size_t pwlen, const char **who,
-    uint8_t *reason)
-{
-	*who = NULL;
-	if (has_user && l->pw != NULL) {
-		if (!has_pw || !authd_password(l, user, ulen, pw, pwlen)) {
-			*reason = RC_BAD_USERNAME_OR_PASSWORD;
-			return -1;
-		}
-		*who = user;
-		return 0;
-	}
-	if (!l->o.anonymous) {
-		*reason = l->pw != NULL ? RC_BAD_USERNAME_OR_PASSWORD :
-		    RC_NOT_AUTHORIZED;
-		return -1;
-	}
-	return 0;
-}
-
 static void
 digest(const void *p, size_t len, uint8_t *out)
 {
@@ -584,7 +635,10 @@ authd_forget(struct auth_ident *e)
 	freezero(e, sizeof(*e));
 }
 
-/* IPC_AUTH_END: the engine has no session of that identity any more. */
+/*
+ * IPC_AUTH_END: the engine has no session of that identity any more, or
+ * the connection whose id the frame has went before its verdict.
+ */
 static void
 authd_end(struct ipc_msg *msg)
 {
@@ -592,6 +646,15 @@ authd_end(struct ipc_msg *msg)
 	const char		*cid, *user;
 	size_t			 clen, ulen;
 
+	struct auth_req		*r;
+
+	/* A CONNECT still being judged: it will not be remembered. */
+	if (msg->hdr.id != 0)
+		LIST_FOREACH(r, &reqs, entry)
+			if (r->conn == msg->hdr.id) {
+				r->ended = 1;
+				return;
+			}
 	cid = ipc_get_str(msg, 0, &clen);
 	user = ipc_get_str(msg, 3, &ulen);
 	if ((e = authd_find_ident(cid, clen, ipc_get_uint(msg, 1),
@@ -678,48 +741,233 @@ authd_rejudge(void)
 }
 
 /*
- * IPC_AUTH_CONNECT: may this client connect, and what may it do?  The
- * password is read where the frame holds it, in the channel's buffer,
- * which is wiped once the frame is handled.
+ * IPC_AUTH_CONNECT: may this client connect, and what may it do?  What
+ * the frame says is copied into a request (the password too, wiped when
+ * the request ends) since a worker may have to verify the password.
  */
 static void
-authd_connect(struct ipc_chan *chan, struct ipc_msg *msg)
+authd_connect(struct ipc_msg *msg)
 {
-	struct auth_listener	*l;
-	const char		*cid, *user, *pw, *who, *why = NULL;
-	uint8_t			*acl = NULL, reason = RC_NOT_AUTHORIZED;
-	size_t			 clen, ulen, pwlen, acllen = 0;
-	int			 allow = 0;
+	struct auth_req	*r;
+	const char	*cid, *user, *pw, *addr;
+	size_t		 clen, ulen, pwlen, alen;
 
 	cid = ipc_get_str(msg, 1, &clen);
 	user = ipc_get_str(msg, 3, &ulen);
 	pw = ipc_get_bin(msg, 5, &pwlen);
-	if ((l = authd_find_listener(ipc_get_uint(msg, 0))) == NULL)
-		why = "unknown listener";
-	else if (authd_identify(l, ipc_get_bool(msg, 2), user, ulen,
-	    ipc_get_bool(msg, 4), pw, pwlen, &who, &reason) == 0) {
-		if (l->acl != NULL && acl_compile(l->acl->acl, who,
-		    who != NULL ? ulen : 0, cid, clen, &acl, &acllen,
-		    &why) == -1)
-			log_warnx("listener %s: client %.*s: its ACL: %s",
-			    l->name, (int)clen, cid, why);
-		else {
-			allow = 1;
-			reason = RC_SUCCESS;
-		}
+	addr = ipc_get_str(msg, 6, &alen);
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal(NULL);
+	r->conn = msg->hdr.id;
+	r->lid = ipc_get_uint(msg, 0);
+	r->cid = dup_bytes(cid, clen);
+	r->clen = clen;
+	r->has_user = ipc_get_bool(msg, 2);
+	r->user = dup_bytes(r->has_user ? user : "", r->has_user ? ulen : 0);
+	r->ulen = r->has_user ? ulen : 0;
+	r->has_pw = ipc_get_bool(msg, 4);
+	r->pw = dup_bytes(pw, pwlen);
+	r->pwlen = pwlen;
+	throttle_source(addr, alen, r->src, sizeof(r->src));
+	evtimer_set(&r->delay, authd_delayed, r);
+	LIST_INSERT_HEAD(&reqs, r, entry);
+	authd_judge(r);
+}
+
+/*
+ * Who the client is.  With a password file a user name must come with
+ * its password, which the cache knows or a worker verifies (an unknown
+ * user costs one too); without one a user name is not checked, so it
+ * counts for nothing (the client is anonymous, if the listener takes
+ * anonymous clients).  An address with too many failures gets no
+ * verification.
+ */
+static void
+authd_judge(struct auth_req *r)
+{
+	struct auth_listener	*l;
+	const struct pw_hash	*h;
+
+	r->gen = conf_gen;
+	if ((l = authd_find_listener(r->lid)) == NULL) {
+		authd_refuse(r, RC_NOT_AUTHORIZED, "unknown listener", 0);
+		return;
 	}
-	if (allow)
-		authd_remember(cid, clen, l->id, ipc_get_bool(msg, 2), user,
-		    ulen, who != NULL ? passwd_lookup(l->pw->pw, user, ulen) :
-		    NULL, acl, acllen);
+	if (r->has_user && l->pw != NULL) {
+		if (throttle_refused(r->src)) {
+			authd_stats.throttle_refused++;
+			authd_refuse(r, RC_BANNED, "too many failures from "
+			    "its address", throttle_delay(r->src));
+			return;
+		}
+		if (!r->has_pw) {
+			authd_failed(r);
+			return;
+		}
+		if ((h = passwd_lookup(l->pw->pw, r->user, r->ulen)) !=
+		    NULL) {
+			cache_key(l->id, r->user, r->ulen, r->pw, r->pwlen, h,
+			    r->key);
+			if (cache_hit(r->key)) {
+				log_debug("listener %s: password of %.*s: "
+				    "cached", l->name, (int)r->ulen, r->user);
+				authd_stats.cached++;
+				authd_admit(r, l, r->user, h);
+				return;
+			}
+		}
+		pool_verify(h != NULL ? h : passwd_dummy(l->pw->pw), r->pw,
+		    r->pwlen, authd_verified, r);
+		return;
+	}
+	if (!l->o.anonymous) {
+		authd_refuse(r, l->pw != NULL ? RC_BAD_USERNAME_OR_PASSWORD :
+		    RC_NOT_AUTHORIZED, NULL, 0);
+		return;
+	}
+	authd_admit(r, l, NULL, NULL);
+}
+
+/* A worker's answer about the request's password. */
+static void
+authd_verified(void *arg, int ok)
+{
+	struct auth_req		*r = arg;
+	struct auth_listener	*l;
+	const struct pw_hash	*h;
+
+	/* A commit came meanwhile: judge again by the new set. */
+	if (r->gen != conf_gen) {
+		authd_judge(r);
+		return;
+	}
+	l = authd_find_listener(r->lid);
+	h = passwd_lookup(l->pw->pw, r->user, r->ulen);
+	log_debug("listener %s: password of %.*s: %s", l->name,
+	    (int)r->ulen, r->user, ok && h != NULL ? "verified" : "wrong");
+	if (!ok || h == NULL) {
+		authd_failed(r);
+		return;
+	}
+	cache_add(r->key);
+	authd_admit(r, l, r->user, h);
+}
+
+/* A wrong password, or none: counted against the address. */
+static void
+authd_failed(struct auth_req *r)
+{
+	authd_stats.failed++;
+	throttle_failed(r->src);
+	authd_refuse(r, RC_BAD_USERNAME_OR_PASSWORD, NULL,
+	    throttle_delay(r->src));
+}
+
+/* Let the client in, with its compiled ACL if the listener has one. */
+static void
+authd_admit(struct auth_req *r, const struct auth_listener *l,
+    const char *who, const struct pw_hash *h)
+{
+	const char	*why;
+
+	if (l->acl != NULL && acl_compile(l->acl->acl, who, who != NULL ?
+	    r->ulen : 0, r->cid, r->clen, &r->acl, &r->acllen, &why) == -1) {
+		log_warnx("listener %s: client %.*s: its ACL: %s", l->name,
+		    (int)r->clen, r->cid, why);
+		authd_refuse(r, RC_NOT_AUTHORIZED, NULL, 0);
+		return;
+	}
+	if (!r->ended)
+		authd_remember(r->cid, r->clen, l->id, r->has_user, r->user,
+		    r->ulen, h, r->acl, r->acllen);
+	r->allow = 1;
+	r->reason = RC_SUCCESS;
+	authd_verdict(r);
+}
+
+/* Refuse, at once or after `delay' ms. */
+static void
+authd_refuse(struct auth_req *r, uint8_t reason, const char *why,
+    uint64_t delay)
+{
 	if (why != NULL)
-		log_debug("client %.*s refused: %s", (int)clen, cid, why);
-	ipc_begin(chan, IPC_AUTH_VERDICT, msg->hdr.id, 3);
-	ipc_put_bool(chan, allow);
-	ipc_put_uint(chan, reason);
-	ipc_put_bin(chan, acl != NULL ? acl : (const uint8_t *)"", acllen);
+		log_debug("client %.*s refused: %s", (int)r->clen, r->cid,
+		    why);
+	r->allow = 0;
+	r->reason = reason;
+	if (delay > 0 && delayed < DELAYED_MAX) {
+		authd_stats.throttle_delayed++;
+		delayed++;
+		r->waiting = 1;
+		evtimer_add(&r->delay, delay);
+		return;
+	}
+	authd_verdict(r);
+}
+
+static void
+authd_delayed(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	delayed--;
+	r->waiting = 0;
+	authd_verdict(r);
+}
+
+/* IPC_AUTH_VERDICT; the request ends. */
+static void
+authd_verdict(struct auth_req *r)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan != NULL) {
+		ipc_begin(chan, IPC_AUTH_VERDICT, r->conn, 3);
+		ipc_put_bool(chan, r->allow);
+		ipc_put_uint(chan, r->reason);
+		ipc_put_bin(chan, r->acl != NULL ? r->acl :
+		    (const uint8_t *)"", r->acllen);
+		ipc_end(chan, -1);
+	}
+	authd_stats_changed();
+	authd_req_free(r);
+}
+
+static void
+authd_req_free(struct auth_req *r)
+{
+	LIST_REMOVE(r, entry);
+	free(r->cid);
+	free(r->user);
+	freezero(r->pw, r->pwlen + 1);
+	free(r->acl);
+	freezero(r, sizeof(*r));
+}
+
+/* The counters reach the engine at most every STATS_INTERVAL. */
+void
+authd_stats_changed(void)
+{
+	if (stats_pending)
+		return;
+	stats_pending = 1;
+	evtimer_add(&stats_timer, STATS_INTERVAL);
+}
+
+static void
+authd_stats_send(void *arg)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	(void)arg;
+	stats_pending = 0;
+	authd_stats.workers = pool_size();
+	authd_stats.throttle_addrs = throttle_count();
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, IPC_AUTH_STATS, 0, 1);
+	ipc_put_bin(chan, &authd_stats, sizeof(authd_stats));
 	ipc_end(chan, -1);
-	free(acl);
 }
 
 static void
@@ -727,7 +975,8 @@ authd_dispatch_engine(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	switch (msg->hdr.type) {
 	case IPC_AUTH_CONNECT:
-		authd_connect(chan, msg);
+		(void)chan;
+		authd_connect(msg);
 		break;
 	case IPC_AUTH_END:
 		authd_end(msg);

@@ -540,8 +540,8 @@ client_auth_abandoned(struct conn *c)
 	s = session_find(c->auth_id);
 	if (s == NULL || !session_identity_is(s, c->l->id, has_user,
 	    c->auth_user, c->auth_ulen))
-		engine_auth_end(c->auth_id, c->l->id, has_user, c->auth_user,
-		    c->auth_ulen);
+		engine_auth_end(c->id, c->auth_id, c->l->id, has_user,
+		    c->auth_user, c->auth_ulen);
 }
 
 /*

@@ -87,6 +87,7 @@
 struct engine_stats	 engine_stats;
 struct engine_conf	 econf;
 static struct tlsproxy_stats	 tlsproxy_stats;	/* as it last sent them */
+static struct authd_stats	 authd_stats;		/* likewise */
 
 static int		 engine_configured;
 
@@ -212,12 +213,12 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 
 /* A session's identity has ended, or a CONNECT went before its verdict. */
 void
-engine_auth_end(const char *id, uint32_t lid, int has_user, const char *user,
-    size_t ulen)
+engine_auth_end(uint32_t conn, const char *id, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
 {
 	struct ipc_chan	*a = child.peer[PROC_AUTHD];
 
-	ipc_begin(a, IPC_AUTH_END, 0, 4);
+	ipc_begin(a, IPC_AUTH_END, conn, 4);
 	ipc_put_str(a, id);
 	ipc_put_uint(a, lid);
 	ipc_put_bool(a, has_user);
@@ -294,6 +295,10 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
 	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)
 #undef TLSPROXY_STAT_SHOW
+#define AUTHD_STAT_SHOW(name)						\
+	control_stat(chan, "authd." #name, authd_stats.name);
+	AUTHD_STATS(AUTHD_STAT_SHOW)
+#undef AUTHD_STAT_SHOW
 }
 
 void
@@ -469,6 +474,11 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 		client_rights(cid, ipc_get_uint(msg, 1), ipc_get_bool(msg, 2),
 		    user, ulen, ipc_get_bool(msg, 4), r);
 		free(cid);
+		break;
+	case IPC_AUTH_STATS:
+		if (ipc_get_struct(msg, 0, &authd_stats,
+		    sizeof(authd_stats)) == -1)
+			fatalx("IPC_AUTH_STATS: not a struct authd_stats");
 		break;
 	default:
 		fatalx("unexpected %s from authd",

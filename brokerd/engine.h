@@ -437,8 +437,8 @@ void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 void		 engine_turn_end(void);
 void		 engine_serve(void);
 void		 engine_show_stats(struct ipc_chan *);
-void		 engine_auth_end(const char *, uint32_t, int, const char *,
-		    size_t);
+void		 engine_auth_end(uint32_t, const char *, uint32_t, int,
+		    const char *, size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
 

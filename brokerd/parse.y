@@ -809,7 +809,7 @@ words_add(char *w)
 	return 0;
 }
 
-/* A line of words: one setting of the parent's or the engine's table. */
+/* A line of words: one setting of the parent's, authd's or the engine's. */
 static int
 setting_line(void)
 {
@@ -823,6 +823,11 @@ setting_line(void)
 		tab = global_settings;
 		n = global_nsettings;
 		base = conf;
+	} else if (settings_known(authd_settings, authd_nsettings, words,
+	    nwords)) {
+		tab = authd_settings;
+		n = authd_nsettings;
+		base = &conf->authd;
 	}
 	if (settings_parse(tab, n, base, words, nwords, &used, err,
 	    sizeof(err)) == -1) {

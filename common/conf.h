@@ -144,6 +144,42 @@ enum listen_kind {
 	    "max handshakes per address", 0)				\
 	X(handshake_timeout, U32, 10, 1, 3600, "handshake timeout", 0)
 
+/*
+ * authd's own settings (IPC_AUTH_CONF, before its files): the pool of
+ * processes that run the password KDF, and the throttling of addresses
+ * whose logins fail (authd.8).
+ */
+#define AUTHD_SETTINGS(X)						\
+	X(workers, U32, 4, 1, AUTHD_WORKERS_MAX, "auth workers", 0)	\
+	X(fail_limit, U32, 10, 0, 1000000, "auth fail limit", 1)	\
+	X(fail_window, U32, 60, 1, 86400, "auth fail window", 1)
+
+#define AUTHD_WORKERS_MAX	64
+
+struct authd_conf {
+	AUTHD_SETTINGS(SETTING_FIELD)
+};
+
+/*
+ * authd's counters, shown by brokerctl show stats as "authd.NAME": authd
+ * sends them to the engine when they change (IPC_AUTH_STATS).
+ */
+#define AUTHD_STATS(X)							\
+	X(workers)		/* processes that run the KDF */	\
+	X(verified)		/* passwords checked by a worker */	\
+	X(cached)		/* ... known good from the cache */	\
+	X(failed)		/* wrong passwords, unknown users */	\
+	X(queued)		/* verifications waiting for a worker */ \
+	X(queued_max)		/* the most that ever waited */		\
+	X(throttle_delayed)	/* refusals answered late */		\
+	X(throttle_refused)	/* logins refused for an address's failures */ \
+	X(throttle_addrs)	/* addresses refused now */
+
+#define AUTHD_STAT_FIELD(name)	uint64_t name;
+struct authd_stats {
+	AUTHD_STATS(AUTHD_STAT_FIELD)
+};
+
 /* The files of a TLS listener (IPC_TLS_PEM). */
 enum tls_pem_kind {
 	TLS_PEM_CERT,		/* a certificate and its chain */
@@ -210,5 +246,7 @@ extern const struct setting	 engine_settings[];
 extern const size_t		 engine_nsettings;
 extern const struct setting	 listener_settings[];
 extern const size_t		 listener_nsettings;
+extern const struct setting	 authd_settings[];
+extern const size_t		 authd_nsettings;
 
 #endif /* BROKERD_CONF_H */

@@ -90,6 +90,8 @@ struct ipc_hdr {
 	/* parent -> authd: a file a listener names: kind		\
 	 * (AUTH_FILE_*), path, contents (wiped once sent) */		\
 	X(IPC_AUTH_FILE,	"usb",		0)			\
+	/* parent -> authd, first: struct authd_conf (conf.h) */	\
+	X(IPC_AUTH_CONF,	"b",		0)			\
 	/* parent -> authd: listener id, address,			\
 	 * struct listener_opts (conf.h) */				\
 	X(IPC_AUTH_LISTENER,	"usb",		0)			\
@@ -104,15 +106,18 @@ struct ipc_hdr {
 	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
 	 * listener has no ACL file) */					\
 	X(IPC_AUTH_VERDICT,	"tub",		0)			\
-	/* engine -> authd: a session of this identity has ended, or a	\
-	 * CONNECT went before its verdict: client id, listener id,	\
-	 * has user name, user name (as in IPC_AUTH_CONNECT) */		\
+	/* engine -> authd: a session of this identity has ended (id 0), \
+	 * or the CONNECT of connection id went before its verdict:	\
+	 * client id, listener id, has user name, user name (as in	\
+	 * IPC_AUTH_CONNECT) */						\
 	X(IPC_AUTH_END,		"suts",		0)			\
 	/* authd -> engine, after a reload: the identity's new rights:	\
 	 * client id, listener id, has user name, user name, still	\
 	 * allowed (if not: disconnect), compiled ACL (as in the	\
 	 * verdict) */							\
 	X(IPC_AUTH_RIGHTS,	"sutstb",	0)			\
+	/* authd -> engine: struct authd_stats (conf.h) */		\
+	X(IPC_AUTH_STATS,	"b",		0)			\
 	/* parent -> engine: a control socket: read-only (the monitor	\
 	 * socket)?, the gid of the control group or -1 */		\
 	X(IPC_CONTROL,		"ti",		IPC_FD)			\
