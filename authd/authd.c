@@ -204,7 +204,9 @@ static void	authd_conf_free(struct auth_conf *);
 static void	authd_connect(struct ipc_msg *);
 static void	authd_judge(struct auth_req *);
 static void	authd_verified(void *, int);
-static void	authd_failed(struct auth_req *);
+static void	authd_failed(struct auth_req *, int);
+static int	authd_gate(void *);
+static void	authd_throttled(struct auth_req *);
 static void	authd_admit(struct auth_req *, const struct auth_listener *,
 		    const char *, const struct pw_hash *);
 static void	authd_refuse(struct auth_req *, uint8_t, const char *,
@@ -296,7 +298,7 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 	uint64_t		 kind;
 
 	(void)chan;
-	if (child_dispatch(msg, authd_peers, NULL))
+	if (child_dispatch(msg, authd_peers, authd_stats_changed))
 		return;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_FILE:
@@ -794,14 +796,12 @@ authd_judge(struct auth_req *r)
 		return;
 	}
 	if (r->has_user && l->pw != NULL) {
-		if (throttle_refused(r->src)) {
-			authd_stats.throttle_refused++;
-			authd_refuse(r, RC_BANNED, "too many failures from "
-			    "its address", throttle_delay(r->src));
+		if (throttle_refused(r->src, 0)) {
+			authd_throttled(r);
 			return;
 		}
 		if (!r->has_pw) {
-			authd_failed(r);
+			authd_failed(r, 0);
 			return;
 		}
 		if ((h = passwd_lookup(l->pw->pw, r->user, r->ulen)) !=
@@ -816,8 +816,9 @@ authd_judge(struct auth_req *r)
 				return;
 			}
 		}
+		throttle_start(r->src);
 		pool_verify(h != NULL ? h : passwd_dummy(l->pw->pw), r->pw,
-		    r->pwlen, authd_verified, r);
+		    r->pwlen, authd_gate, authd_verified, r);
 		return;
 	}
 	if (!l->o.anonymous) {
@@ -828,7 +829,16 @@ authd_judge(struct auth_req *r)
 	authd_admit(r, l, NULL, NULL);
 }
 
-/* A worker's answer about the request's password. */
+/* Its turn in the pool: is the request's address still let try? */
+static int
+authd_gate(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	return !throttle_refused(r->src, 1);
+}
+
+/* A worker's answer about the request's password, or POOL_SKIPPED. */
 static void
 authd_verified(void *arg, int ok)
 {
@@ -838,7 +848,13 @@ authd_verified(void *arg, int ok)
 
 	/* A commit came meanwhile: judge again by the new set. */
 	if (r->gen != conf_gen) {
+		throttle_done(r->src, 1, 0);
 		authd_judge(r);
+		return;
+	}
+	if (ok == POOL_SKIPPED) {
+		throttle_done(r->src, 1, 0);
+		authd_throttled(r);
 		return;
 	}
 	l = authd_find_listener(r->lid);
@@ -846,19 +862,29 @@ authd_verified(void *arg, int ok)
 	log_debug("listener %s: password of %.*s: %s", l->name,
 	    (int)r->ulen, r->user, ok && h != NULL ? "verified" : "wrong");
 	if (!ok || h == NULL) {
-		authd_failed(r);
+		authd_failed(r, 1);
 		return;
 	}
+	throttle_done(r->src, 1, 0);
 	cache_add(r->key);
 	authd_admit(r, l, r->user, h);
 }
 
+/* Too many failures from the request's address. */
+static void
+authd_throttled(struct auth_req *r)
+{
+	authd_stats.throttle_refused++;
+	authd_refuse(r, RC_BANNED, "too many failures from its address",
+	    throttle_delay(r->src));
+}
+
 /* A wrong password, or none: counted against the address. */
 static void
-authd_failed(struct auth_req *r)
+authd_failed(struct auth_req *r, int verified)
 {
 	authd_stats.failed++;
-	throttle_failed(r->src);
+	throttle_done(r->src, verified, 1);
 	authd_refuse(r, RC_BAD_USERNAME_OR_PASSWORD, NULL,
 	    throttle_delay(r->src));
 }
@@ -944,7 +970,10 @@ authd_req_free(struct auth_req *r)
 	freezero(r, sizeof(*r));
 }
 
-/* The counters reach the engine at most every STATS_INTERVAL. */
+/*
+ * The counters reach the engine at most every STATS_INTERVAL, and every
+ * STATS_INTERVAL while an address is refused.
+ */
 void
 authd_stats_changed(void)
 {
@@ -963,6 +992,9 @@ authd_stats_send(void *arg)
 	stats_pending = 0;
 	authd_stats.workers = pool_size();
 	authd_stats.throttle_addrs = throttle_count();
+	/* Windows end with no event: look again while any is open. */
+	if (authd_stats.throttle_addrs > 0)
+		authd_stats_changed();
 	if (chan == NULL)
 		return;
 	ipc_begin(chan, IPC_AUTH_STATS, 0, 1);

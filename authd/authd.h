@@ -30,19 +30,22 @@ extern struct authd_stats	 authd_stats;
 void		 authd_stats_changed(void);
 
 /* pool.c */
+#define POOL_SKIPPED	(-1)		/* the gate said no */
+typedef int	(*pool_gate_fn)(void *);
 typedef void	(*pool_done_fn)(void *, int);
 void		 pool_start(int, void (*)(void));
 int		 pool_size(void);
 void		 pool_verify(const struct pw_hash *, const char *, size_t,
-		    pool_done_fn, void *);
+		    pool_gate_fn, pool_done_fn, void *);
 
 /* throttle.c */
 #define THROTTLE_SRC_MAX	64	/* an address's host, as text */
 void		 throttle_configure(const struct authd_conf *);
 void		 throttle_source(const char *, size_t, char *, size_t);
-int		 throttle_refused(const char *);
+int		 throttle_refused(const char *, int);
 uint64_t	 throttle_delay(const char *);
-void		 throttle_failed(const char *);
+void		 throttle_start(const char *);
+void		 throttle_done(const char *, int, int);
 uint64_t	 throttle_count(void);
 
 #endif /* BROKERD_AUTHD_H */

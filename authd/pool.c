@@ -29,7 +29,9 @@
  * checked and that is all there is to read.
  *
  * authd gives each idle worker one request at a time; the others wait in
- * a queue, in order.  A worker that dies or breaks the protocol is fatal:
+ * a queue, in order.  A request's gate, asked when its turn comes, may
+ * say it is no longer worth a KDF (its address has failed meanwhile):
+ * it ends then with POOL_SKIPPED, and a flood does not hold the queue.  A worker that dies or breaks the protocol is fatal:
  * authd exits and the parent stops the service (it fails closed).
  */
 
@@ -73,6 +75,7 @@ struct pool_job {
 	uint32_t		 id;
 	uint8_t			*req;		/* struct pool_req + password */
 	size_t			 len;
+	pool_gate_fn		 gate;
 	pool_done_fn		 done;
 	void			*arg;
 };
@@ -138,12 +141,12 @@ pool_size(void)
 
 /*
  * Verify `pw' against `h' in a worker; done(arg, ok) runs when it has,
- * from the event loop.  The password is copied; the copy is wiped once
- * sent.
+ * from the event loop, or when gate(arg) says no at its turn (ok is
+ * POOL_SKIPPED).  The password is copied; the copy is wiped once sent.
  */
 void
 pool_verify(const struct pw_hash *h, const char *pw, size_t pwlen,
-    pool_done_fn done, void *arg)
+    pool_gate_fn gate, pool_done_fn done, void *arg)
 {
 	struct pool_job	*j;
 	struct pool_req	*r;
@@ -155,6 +158,7 @@ pool_verify(const struct pw_hash *h, const char *pw, size_t pwlen,
 		fatal(NULL);
 	j->id = ++next_id;
 	j->len = sizeof(*r) + pwlen;
+	j->gate = gate;
 	j->done = done;
 	j->arg = arg;
 	r = (struct pool_req *)j->req;
@@ -170,6 +174,24 @@ pool_verify(const struct pw_hash *h, const char *pw, size_t pwlen,
 	pool_run();
 }
 
+/* The next request worth a KDF, or NULL. */
+static struct pool_job *
+pool_next(void)
+{
+	struct pool_job	*j;
+
+	while ((j = TAILQ_FIRST(&queue)) != NULL) {
+		TAILQ_REMOVE(&queue, j, entry);
+		authd_stats.queued--;
+		if (j->gate == NULL || j->gate(j->arg))
+			return j;
+		freezero(j->req, j->len);
+		j->done(j->arg, POOL_SKIPPED);
+		free(j);
+	}
+	return NULL;
+}
+
 /* Give each idle worker the next request. */
 static void
 pool_run(void)
@@ -178,12 +200,9 @@ pool_run(void)
 	ssize_t		 n;
 	int		 i;
 
-	for (i = 0; i < nworkers && (j = TAILQ_FIRST(&queue)) != NULL;
-	    i++) {
-		if (workers[i].job != NULL)
+	for (i = 0; i < nworkers && !TAILQ_EMPTY(&queue); i++) {
+		if (workers[i].job != NULL || (j = pool_next()) == NULL)
 			continue;
-		TAILQ_REMOVE(&queue, j, entry);
-		authd_stats.queued--;
 		/* An idle worker's socket is empty: the record fits. */
 		while ((n = write(workers[i].fd, j->req, j->len)) == -1 &&
 		    errno == EINTR)

@@ -21,7 +21,9 @@
  * after the first is answered later than the one before (THROTTLE_BASE
  * ms, doubling, at most THROTTLE_MAX), and after `auth fail limit'
  * failures the address's logins are refused without a verification,
- * answered THROTTLE_MAX late, until the window ends.  A success does not
+ * answered THROTTLE_MAX late, until the window ends.  Verifications
+ * under way count too once the address has failed: a flood gets no more
+ * than the limit's worth of KDFs queued.  A success does not
  * reset the count: an attacker behind the same address as a user would
  * otherwise reset it too.  The table is bounded: when it is full the
  * oldest window goes.
@@ -42,7 +44,7 @@
 #include "compat.h"
 
 #define THROTTLE_BASE		100		/* ms */
-#define THROTTLE_MAX		2000		/* ms */
+#define THROTTLE_MAX		1000		/* ms */
 #define THROTTLE_ENTRIES	65536
 
 struct throttle_ent {
@@ -50,6 +52,7 @@ struct throttle_ent {
 	TAILQ_ENTRY(throttle_ent) age;		/* oldest window first */
 	char			 src[THROTTLE_SRC_MAX];
 	uint32_t		 failures;
+	uint32_t		 pending;	/* verifications under way */
 	uint64_t		 start;		/* ev_now() */
 };
 
@@ -130,14 +133,21 @@ throttle_find(const char *src)
 	return RB_FIND(throttle_tree, &table, &key);
 }
 
-/* Does the address get no more verifications in its window? */
+/*
+ * Does the address get no more verifications in its window?  `mine': the
+ * asker is one of the address's verifications under way.
+ */
 int
-throttle_refused(const char *src)
+throttle_refused(const char *src, int mine)
 {
 	struct throttle_ent	*e;
+	uint32_t		 others;
 
-	return limit > 0 && (e = throttle_find(src)) != NULL &&
-	    e->failures >= limit;
+	if (limit == 0 || (e = throttle_find(src)) == NULL)
+		return 0;
+	others = e->pending - (mine && e->pending > 0);
+	return e->failures >= limit ||
+	    (e->failures > 0 && e->failures + others >= limit);
 }
 
 /* How late a refusal from the address is answered, in ms. */
@@ -154,13 +164,11 @@ throttle_delay(const char *src)
 	return MIN(THROTTLE_BASE << (e->failures - 2), THROTTLE_MAX);
 }
 
-void
-throttle_failed(const char *src)
+static struct throttle_ent *
+throttle_get(const char *src)
 {
 	struct throttle_ent	*e;
 
-	if (limit == 0 || src[0] == '\0')
-		return;
 	if ((e = throttle_find(src)) == NULL) {
 		if (nents >= THROTTLE_ENTRIES)
 			throttle_drop(TAILQ_FIRST(&ages));
@@ -172,6 +180,39 @@ throttle_failed(const char *src)
 		TAILQ_INSERT_TAIL(&ages, e, age);
 		nents++;
 	}
+	return e;
+}
+
+/* A verification for the address begins. */
+void
+throttle_start(const char *src)
+{
+	struct throttle_ent	*e;
+
+	if (limit == 0 || src[0] == '\0')
+		return;
+	e = throttle_get(src);
+	if (e->pending < UINT32_MAX)
+		e->pending++;
+}
+
+/* It ended (throttle_start), or a login failed without one. */
+void
+throttle_done(const char *src, int started, int failed)
+{
+	struct throttle_ent	*e;
+
+	if (limit == 0 || src[0] == '\0')
+		return;
+	if ((e = throttle_find(src)) == NULL) {
+		if (!failed)
+			return;
+		e = throttle_get(src);
+	}
+	if (started && e->pending > 0)
+		e->pending--;
+	if (!failed)
+		return;
 	if (e->failures < UINT32_MAX)
 		e->failures++;
 	if (e->failures == limit)

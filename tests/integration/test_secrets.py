@@ -58,3 +58,74 @@ def test_no_password_in_engine_memory():
         check(memory_holds(os.getpid(), pw), "scan finds a known copy")
     where = memory_holds(e2, refused.encode())
     check(not where, "refused password in the engine's %s" % where)
+
+
+def _phc_bytes(b64):
+    """The bytes of a PHC string's unpadded base64 field."""
+    import base64
+    return base64.b64decode(b64 + "=" * (-len(b64) % 4))
+
+
+def test_kdf_workers_hold_nothing_after():
+    """authd's KDF workers hold a password and a hash entry only while
+    they verify it: afterwards neither the passwords (right or wrong) nor
+    the entry is in a worker's memory, nor is any entry of the password
+    file they were forked with; authd itself keeps the entries (its job)
+    but not the passwords."""
+    if not IS_ROOT:
+        raise Exception("needs root to read authd's memory")
+    import subprocess
+    from harness import binary
+    b = broker(anonymous=False)
+    pwfile = os.path.join(b.dir, "passwd")
+    good = "pw-" + secrets.token_hex(16)
+    for i, (user, pw) in enumerate((("alice", good),
+                                    ("unused", secrets.token_hex(16)))):
+        r = subprocess.run([binary("brokerctl"), "passwd"] +
+                           (["-c"] if i == 0 else []) +
+                           ["-b", pwfile, user, pw], capture_output=True,
+                           text=True, timeout=30)
+        check(r.returncode == 0, "brokerctl passwd: %s" % r.stderr)
+    os.chmod(pwfile, 0o600)
+    with open(pwfile) as f:
+        entries = {ln.split(":", 1)[0]: ln.strip().split(":", 1)[1]
+                   for ln in f if ":" in ln}
+    # $argon2id$v=19$m=..,t=..,p=..$SALT$HASH: the decoded hash bytes
+    hashes = {u: _phc_bytes(e.split("$")[-1]) for u, e in entries.items()}
+    b.listen = ['listen on 127.0.0.1 port %d password file "%s"'
+                % (b.port, pwfile)]
+    b.extra = "auth workers 2"
+    b.write_conf()
+    b.start()
+    wrong = "pw-" + secrets.token_hex(16)
+    for cid, pw, want in (("ok", good, 0), ("bad", wrong, 0x86)):
+        c = rawc(b)
+        c.send(raw.connect(cid, 5, username="alice", password=pw))
+        first, body = c.expect(2)
+        check(body[1] == want, "CONNACK %r" % body)
+    wait_for(lambda: b.stat("authd.verified") == 2, 10, "2 verifications")
+    authd = b.children()["authd"]
+    workers = [int(p) for p in os.listdir("/proc") if p.isdigit() and
+               _ppid(int(p)) == authd]
+    check(len(workers) == 2, "2 workers: %r" % workers)
+    for w in workers:
+        for what, needle in (("password", good.encode()),
+                             ("wrong password", wrong.encode()),
+                             ("alice's hash", hashes["alice"]),
+                             ("an unused entry's hash", hashes["unused"])):
+            where = memory_holds(w, needle)
+            check(not where, "%s in worker %d's %s" % (what, w, where))
+    for what, needle in (("password", good.encode()),
+                         ("wrong password", wrong.encode())):
+        where = memory_holds(authd, needle)
+        check(not where, "%s in authd's %s" % (what, where))
+    check(memory_holds(authd, hashes["unused"]), "the scan finds authd's "
+          "own copy of an entry")
+
+
+def _ppid(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return -1
