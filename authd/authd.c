@@ -528,6 +528,7 @@ cache_hit(const uint8_t *key)
 
 	while ((c = TAILQ_FIRST(&cache_age)) != NULL && c->expires <= now)
 		cache_drop(c);
+	memset(&k, 0, sizeof(k));
 	memcpy(k.key, key, DIGEST_LEN);
 	return RB_FIND(cache_tree, &cache, &k) != NULL;
 }

@@ -129,6 +129,7 @@ throttle_find(const char *src)
 	if (src[0] == '\0')
 		return NULL;
 	throttle_expire();
+	memset(&key, 0, sizeof(key));
 	strlcpy(key.src, src, sizeof(key.src));
 	return RB_FIND(throttle_tree, &table, &key);
 }
