@@ -63,6 +63,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "passwd.h"
+#include "scram.h"
 #include "text.h"
 #include "compat.h"
 
@@ -79,6 +80,7 @@ struct auth_file {
 	size_t			 len;
 	struct pwfile		*pw;
 	struct aclfile		*acl;
+	struct scramfile	*scram;
 };
 
 /* What authd knows of a listener. */
@@ -89,6 +91,7 @@ struct auth_listener {
 	struct listener_opts	 o;
 	struct auth_file	*pw;		/* or NULL */
 	struct auth_file	*acl;		/* or NULL */
+	struct auth_file	*scram;		/* or NULL */
 };
 
 /* A configuration: its files and listeners. */
@@ -125,10 +128,20 @@ struct auth_req {
 	size_t			 acllen;
 	struct evtimer		 delay;
 	int			 waiting;	/* on the delay */
+	/* An MQTT 5 enhanced authentication: SCRAM. */
+	struct scram		*sc;		/* or NULL; wiped */
+	int			 reauth;	/* AUTH 0x19, connected */
+	struct evtimer		 expiry;	/* of the exchange */
+	int			 exchanging;	/* waiting for the proof */
+	uint8_t			 data[SCRAM_MAXMSG];	/* for the engine */
+	size_t			 datalen;
 };
 
 static LIST_HEAD(, auth_req)	 reqs = LIST_HEAD_INITIALIZER(reqs);
 static unsigned int		 delayed;	/* refusals waiting */
+static unsigned int		 exchanges;	/* SCRAM ones under way */
+#define EXCHANGES_MAX		 1024		/* more are refused */
+
 #define DELAYED_MAX		 4096		/* more are answered at once */
 
 struct authd_stats		 authd_stats;
@@ -146,6 +159,8 @@ struct auth_ident {
 	char			*user;
 	size_t			 ulen;
 	int			 verified;	/* by a password */
+	int			 scram;		/* by a SCRAM credential */
+	enum scram_mech		 mech;
 	uint8_t			 pw[DIGEST_LEN];	/* of its entry */
 	int			 has_acl;
 	uint8_t			 acl[DIGEST_LEN];	/* of its ACL */
@@ -207,6 +222,17 @@ static void	authd_verified(void *, int);
 static void	authd_failed(struct auth_req *, int);
 static int	authd_gate(void *);
 static void	authd_throttled(struct auth_req *);
+static void	authd_reauth(struct ipc_msg *);
+static struct auth_req *authd_req_new(struct ipc_msg *, const char *,
+		    size_t);
+static void	authd_scram_begin(struct auth_req *, const char *, size_t,
+		    const void *, size_t);
+static struct auth_req *authd_find_exchange(uint32_t);
+static void	authd_scram_continue(struct ipc_msg *);
+static void	authd_exchange_end(struct auth_req *);
+static void	authd_expired(void *);
+static void	authd_send_data(enum ipc_type, struct auth_req *);
+static void	authd_send_refusal(uint32_t, uint8_t);
 static void	authd_admit(struct auth_req *, const struct auth_listener *,
 		    const char *, const struct pw_hash *);
 static void	authd_refuse(struct auth_req *, uint8_t, const char *,
@@ -304,7 +330,8 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 	case IPC_AUTH_FILE:
 		kind = ipc_get_uint(msg, 0);
 		data = ipc_get_bin(msg, 2, &len);
-		if ((kind != AUTH_FILE_PASSWD && kind != AUTH_FILE_ACL) ||
+		if ((kind != AUTH_FILE_PASSWD && kind != AUTH_FILE_ACL &&
+		    kind != AUTH_FILE_SCRAM) ||
 		    ipc_get_cstr(msg, 1, path, sizeof(path)) == -1 ||
 		    path[0] == '\0' || len > AUTH_FILE_MAX)
 			fatalx("bad IPC_AUTH_FILE");
@@ -407,10 +434,13 @@ authd_commit(void)
 		if (f->kind == AUTH_FILE_PASSWD)
 			f->pw = passwd_parse(f->path, (const char *)f->raw,
 			    f->len, err, sizeof(err));
+		else if (f->kind == AUTH_FILE_SCRAM)
+			f->scram = scram_file_parse(f->path,
+			    (const char *)f->raw, f->len, err, sizeof(err));
 		else
 			f->acl = acl_parse(f->path, (const char *)f->raw,
 			    f->len, err, sizeof(err));
-		if (f->pw == NULL && f->acl == NULL)
+		if (f->pw == NULL && f->acl == NULL && f->scram == NULL)
 			fatalx("the parent sent a file that does not parse: %s",
 			    err);
 		freezero(f->raw, f->len > 0 ? f->len : 1);
@@ -420,8 +450,11 @@ authd_commit(void)
 		l->pw = authd_find_file(ac, AUTH_FILE_PASSWD,
 		    l->o.password_file);
 		l->acl = authd_find_file(ac, AUTH_FILE_ACL, l->o.acl_file);
+		l->scram = authd_find_file(ac, AUTH_FILE_SCRAM,
+		    l->o.scram_file);
 		if ((l->o.password_file[0] != '\0' && l->pw == NULL) ||
-		    (l->o.acl_file[0] != '\0' && l->acl == NULL))
+		    (l->o.acl_file[0] != '\0' && l->acl == NULL) ||
+		    (l->o.scram_file[0] != '\0' && l->scram == NULL))
 			fatalx("listener %s: a file was not sent", l->name);
 		log_debug("listener %s: %zu users, %zu ACL rules%s", l->name,
 		    l->pw ? passwd_count(l->pw->pw) : 0,
@@ -450,6 +483,7 @@ authd_conf_free(struct auth_conf *ac)
 			freezero(f->raw, f->len > 0 ? f->len : 1);
 		passwd_free(f->pw);
 		acl_free(f->acl);
+		scram_file_free(f->scram);
 		free(f);
 	}
 	while ((l = TAILQ_FIRST(&ac->listeners)) != NULL) {
@@ -603,7 +637,7 @@ dup_bytes(const char *s, size_t len)
 static void
 authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
     const char *user, size_t ulen, const struct pw_hash *h,
-    const uint8_t *acl, size_t acllen)
+    const struct scram_cred *sc, const uint8_t *acl, size_t acllen)
 {
 	struct auth_ident	*e;
 
@@ -622,8 +656,13 @@ authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
 		RB_INSERT(auth_idents, &idents, e);
 	}
 	e->verified = h != NULL;
+	e->scram = sc != NULL;
 	if (h != NULL)
 		digest(h, sizeof(*h), e->pw);
+	if (sc != NULL) {
+		e->mech = sc->mech;
+		digest(sc, sizeof(*sc), e->pw);
+	}
 	e->has_acl = acllen > 0;
 	if (acllen > 0)
 		digest(acl, acllen, e->acl);
@@ -651,11 +690,16 @@ authd_end(struct ipc_msg *msg)
 
 	struct auth_req		*r;
 
-	/* A CONNECT still being judged: it will not be remembered. */
+	/*
+	 * A CONNECT still being judged: it will not be remembered; a SCRAM
+	 * exchange waiting for the client's proof ends now.
+	 */
 	if (msg->hdr.id != 0)
 		LIST_FOREACH(r, &reqs, entry)
 			if (r->conn == msg->hdr.id) {
 				r->ended = 1;
+				if (r->exchanging)
+					authd_req_free(r);
 				return;
 			}
 	cid = ipc_get_str(msg, 0, &clen);
@@ -693,6 +737,7 @@ authd_rejudge(void)
 	struct auth_ident	*e, *next;
 	struct auth_listener	*l;
 	const struct pw_hash	*h;
+	const struct scram_cred	*sc;
 	const char		*who, *why;
 	uint8_t			*acl, d[DIGEST_LEN];
 	size_t			 acllen;
@@ -703,7 +748,15 @@ authd_rejudge(void)
 		acllen = 0;
 		who = NULL;
 		stays = (l = authd_find_listener(e->lid)) != NULL;
-		if (stays && e->has_user && l->pw != NULL) {
+		if (stays && e->scram) {
+			sc = l->scram != NULL ? scram_file_lookup(
+			    l->scram->scram, e->user, e->ulen, e->mech) : NULL;
+			if (sc != NULL)
+				digest(sc, sizeof(*sc), d);
+			if (sc == NULL || memcmp(d, e->pw, DIGEST_LEN) != 0)
+				stays = 0;
+			who = e->user;
+		} else if (stays && e->has_user && l->pw != NULL) {
 			h = passwd_lookup(l->pw->pw, e->user, e->ulen);
 			if (h != NULL)
 				digest(h, sizeof(*h), d);
@@ -752,13 +805,52 @@ static void
 authd_connect(struct ipc_msg *msg)
 {
 	struct auth_req	*r;
-	const char	*cid, *user, *pw, *addr;
-	size_t		 clen, ulen, pwlen, alen;
+	const char	*pw, *addr, *method;
+	const void	*data;
+	size_t		 pwlen, alen, mlen, dlen;
+
+	pw = ipc_get_bin(msg, 5, &pwlen);
+	addr = ipc_get_str(msg, 6, &alen);
+	r = authd_req_new(msg, pw, pwlen);
+	r->has_pw = ipc_get_bool(msg, 4);
+	throttle_source(addr, alen, r->src, sizeof(r->src));
+	method = ipc_get_str(msg, 8, &mlen);
+	data = ipc_get_bin(msg, 9, &dlen);
+	if (mlen > 0)
+		authd_scram_begin(r, method, mlen, data, dlen);
+	else
+		authd_judge(r);
+}
+
+/* IPC_AUTH_REAUTH: a connected client's AUTH 0x19. */
+static void
+authd_reauth(struct ipc_msg *msg)
+{
+	struct auth_req	*r;
+	const char	*method;
+	const void	*data;
+	size_t		 mlen, dlen;
+
+	method = ipc_get_str(msg, 4, &mlen);
+	data = ipc_get_bin(msg, 5, &dlen);
+	r = authd_req_new(msg, "", 0);
+	r->reauth = 1;
+	authd_scram_begin(r, method, mlen, data, dlen);
+}
+
+/*
+ * A request of IPC_AUTH_CONNECT or IPC_AUTH_REAUTH, whose first fields
+ * are the same: listener id, client id, has user name, user name.
+ */
+static struct auth_req *
+authd_req_new(struct ipc_msg *msg, const char *pw, size_t pwlen)
+{
+	struct auth_req	*r;
+	const char	*cid, *user;
+	size_t		 clen, ulen;
 
 	cid = ipc_get_str(msg, 1, &clen);
 	user = ipc_get_str(msg, 3, &ulen);
-	pw = ipc_get_bin(msg, 5, &pwlen);
-	addr = ipc_get_str(msg, 6, &alen);
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal(NULL);
 	r->conn = msg->hdr.id;
@@ -768,13 +860,183 @@ authd_connect(struct ipc_msg *msg)
 	r->has_user = ipc_get_bool(msg, 2);
 	r->user = dup_bytes(r->has_user ? user : "", r->has_user ? ulen : 0);
 	r->ulen = r->has_user ? ulen : 0;
-	r->has_pw = ipc_get_bool(msg, 4);
 	r->pw = dup_bytes(pw, pwlen);
 	r->pwlen = pwlen;
-	throttle_source(addr, alen, r->src, sizeof(r->src));
 	evtimer_set(&r->delay, authd_delayed, r);
+	evtimer_set(&r->expiry, authd_expired, r);
 	LIST_INSERT_HEAD(&reqs, r, entry);
-	authd_judge(r);
+	return r;
+}
+
+/*
+ * The client's first SCRAM message, in CONNECT or AUTH 0x19: the
+ * challenge goes back, and the exchange waits for the proof.  The SCRAM
+ * user name must be the CONNECT's (the identity the engine knows); a user
+ * without credentials gets made-up ones and fails at the proof.
+ */
+static void
+authd_scram_begin(struct auth_req *r, const char *method, size_t mlen,
+    const void *data, size_t dlen)
+{
+	struct auth_listener	*l;
+	const struct scram_cred	*cred;
+	struct scram_cred	 fake;
+	enum scram_mech		 mech;
+	const char		*why = NULL;
+	char			 nonce[33];
+	uint8_t			 rnd[16];
+	size_t			 i;
+
+	r->gen = conf_gen;
+	if ((l = authd_find_listener(r->lid)) == NULL || l->scram == NULL ||
+	    scram_mech_parse(method, mlen, &mech) == -1) {
+		authd_refuse(r, RC_BAD_AUTHENTICATION_METHOD,
+		    "unsupported authentication method", 0);
+		return;
+	}
+	if (!r->reauth && throttle_refused(r->src, 0)) {
+		authd_throttled(r);
+		return;
+	}
+	if (exchanges >= EXCHANGES_MAX) {
+		authd_refuse(r, RC_SERVER_BUSY, "too many SCRAM exchanges",
+		    0);
+		return;
+	}
+	if ((r->sc = calloc(1, sizeof(*r->sc))) == NULL)
+		fatal(NULL);
+	if (scram_client_first(r->sc, mech, data, dlen, &why) == -1 ||
+	    !r->has_user || r->sc->userlen != r->ulen ||
+	    memcmp(r->sc->user, r->user, r->ulen) != 0) {
+		log_debug("client %.*s: SCRAM: %s", (int)r->clen, r->cid,
+		    why != NULL ? why : "not the CONNECT's user name");
+		authd_failed(r, 0);
+		return;
+	}
+	if ((cred = scram_file_lookup(l->scram->scram, r->user, r->ulen,
+	    mech)) == NULL) {
+		if (!cache_ready) {
+			arc4random_buf(cache_secret, sizeof(cache_secret));
+			cache_ready = 1;
+		}
+		scram_fake_cred(&fake, mech, cache_secret,
+		    sizeof(cache_secret), r->user, r->ulen);
+		cred = &fake;
+	}
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+	if (scram_server_first(r->sc, cred, nonce, 32, (char *)r->data,
+	    sizeof(r->data), &r->datalen) == -1) {
+		explicit_bzero(&fake, sizeof(fake));
+		authd_failed(r, 0);
+		return;
+	}
+	explicit_bzero(&fake, sizeof(fake));
+	exchanges++;
+	authd_stats_changed();
+	r->exchanging = 1;
+	evtimer_add(&r->expiry, aconf.exchange_timeout * 1000ULL);
+	authd_send_data(IPC_AUTH_CHALLENGE, r);
+}
+
+static struct auth_req *
+authd_find_exchange(uint32_t conn)
+{
+	struct auth_req	*r;
+
+	LIST_FOREACH(r, &reqs, entry)
+		if (r->conn == conn && r->sc != NULL &&
+		    r->sc->state == SCRAM_CHALLENGED)
+			return r;
+	return NULL;
+}
+
+/* IPC_AUTH_CONTINUE: the client's proof. */
+static void
+authd_scram_continue(struct ipc_msg *msg)
+{
+	struct auth_req		*r;
+	struct auth_listener	*l;
+	const void		*data;
+	const char		*why = NULL;
+	size_t			 dlen;
+	int			 ok;
+
+	data = ipc_get_bin(msg, 0, &dlen);
+	if ((r = authd_find_exchange(msg->hdr.id)) == NULL) {
+		/* Timed out: the engine hears no, if it still cares. */
+		authd_send_refusal(msg->hdr.id, RC_NOT_AUTHORIZED);
+		return;
+	}
+	authd_exchange_end(r);
+	ok = scram_client_final(r->sc, data, dlen, (char *)r->data,
+	    sizeof(r->data), &r->datalen, &why);
+	if (ok != 1 || (l = authd_find_listener(r->lid)) == NULL) {
+		log_debug("client %.*s: SCRAM: %s", (int)r->clen, r->cid,
+		    why != NULL ? why : "no proof expected");
+		r->datalen = 0;
+		authd_failed(r, 0);
+		return;
+	}
+	log_debug("listener %s: SCRAM proof of %.*s: verified", l->name,
+	    (int)r->ulen, r->user);
+	authd_stats.scram_verified++;
+	authd_admit(r, l, r->user, NULL);
+}
+
+static void
+authd_exchange_end(struct auth_req *r)
+{
+	if (r->exchanging) {
+		evtimer_del(&r->expiry);
+		r->exchanging = 0;
+		exchanges--;
+		authd_stats_changed();
+	}
+}
+
+/* The client never sent its proof. */
+static void
+authd_expired(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	r->exchanging = 0;
+	exchanges--;
+	authd_stats.scram_expired++;
+	log_debug("client %.*s: SCRAM exchange abandoned", (int)r->clen,
+	    r->cid);
+	r->datalen = 0;
+	authd_refuse(r, RC_NOT_AUTHORIZED, NULL, 0);
+}
+
+/* IPC_AUTH_CHALLENGE (or a verdict's data) of a request. */
+static void
+authd_send_data(enum ipc_type type, struct auth_req *r)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, type, r->conn, 1);
+	ipc_put_bin(chan, r->data, r->datalen);
+	ipc_end(chan, -1);
+}
+
+static void
+authd_send_refusal(uint32_t conn, uint8_t reason)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, IPC_AUTH_VERDICT, conn, 4);
+	ipc_put_bool(chan, 0);
+	ipc_put_uint(chan, reason);
+	ipc_put_bin(chan, "", 0);
+	ipc_put_bin(chan, "", 0);
+	ipc_end(chan, -1);
 }
 
 /*
@@ -906,7 +1168,8 @@ authd_admit(struct auth_req *r, const struct auth_listener *l,
 	}
 	if (!r->ended)
 		authd_remember(r->cid, r->clen, l->id, r->has_user, r->user,
-		    r->ulen, h, r->acl, r->acllen);
+		    r->ulen, h, r->sc != NULL ? &r->sc->cred : NULL, r->acl,
+		    r->acllen);
 	r->allow = 1;
 	r->reason = RC_SUCCESS;
 	authd_verdict(r);
@@ -949,11 +1212,12 @@ authd_verdict(struct auth_req *r)
 	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
 
 	if (chan != NULL) {
-		ipc_begin(chan, IPC_AUTH_VERDICT, r->conn, 3);
+		ipc_begin(chan, IPC_AUTH_VERDICT, r->conn, 4);
 		ipc_put_bool(chan, r->allow);
 		ipc_put_uint(chan, r->reason);
 		ipc_put_bin(chan, r->acl != NULL ? r->acl :
 		    (const uint8_t *)"", r->acllen);
+		ipc_put_bin(chan, r->data, r->allow ? r->datalen : 0);
 		ipc_end(chan, -1);
 	}
 	authd_stats_changed();
@@ -964,6 +1228,10 @@ static void
 authd_req_free(struct auth_req *r)
 {
 	LIST_REMOVE(r, entry);
+	authd_exchange_end(r);
+	if (r->sc != NULL)
+		freezero(r->sc, sizeof(*r->sc));
+	explicit_bzero(r->data, sizeof(r->data));
 	free(r->cid);
 	free(r->user);
 	freezero(r->pw, r->pwlen + 1);
@@ -993,6 +1261,7 @@ authd_stats_send(void *arg)
 	stats_pending = 0;
 	authd_stats.workers = pool_size();
 	authd_stats.throttle_addrs = throttle_count();
+	authd_stats.scram_exchanges = exchanges;
 	/* Windows end with no event: look again while any is open. */
 	if (authd_stats.throttle_addrs > 0)
 		authd_stats_changed();
@@ -1013,6 +1282,12 @@ authd_dispatch_engine(struct ipc_chan *chan, struct ipc_msg *msg)
 		break;
 	case IPC_AUTH_END:
 		authd_end(msg);
+		break;
+	case IPC_AUTH_CONTINUE:
+		authd_scram_continue(msg);
+		break;
+	case IPC_AUTH_REAUTH:
+		authd_reauth(msg);
 		break;
 	default:
 		fatalx("unexpected %s from the engine",

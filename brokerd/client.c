@@ -57,6 +57,9 @@ static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
 static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 static char	*client_assign_id(void);
+static void	client_auth(struct conn *, uint8_t, const uint8_t *, size_t);
+static void	client_reauthed(struct conn *, int, uint8_t, struct rights *,
+		    const uint8_t *, size_t);
 static void	client_published(struct conn *, struct pub *, uint16_t, int,
 		    uint32_t);
 static int	client_route(struct conn *, struct pub *, uint16_t, int);
@@ -107,6 +110,14 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_connect(c, first, p, len);
 		return 0;
 	}
+	if (c->state == CONN_CHALLENGED) {
+		if (type == MQTT_AUTH)
+			client_auth(c, first, p, len);
+		else
+			client_error(c, RC_PROTOCOL_ERROR, "a packet other "
+			    "than AUTH during authentication");
+		return c->state == CONN_ACTIVE ? 0 : -1;
+	}
 	if (c->state != CONN_ACTIVE)
 		return -1;
 	switch (type) {
@@ -140,12 +151,14 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_error(c, RC_PROTOCOL_ERROR, "second CONNECT");
 		break;
 	case MQTT_AUTH:
-		if (v5)
+		if (!v5)
+			client_error(c, RC_MALFORMED_PACKET,
+			    "reserved packet type");
+		else if (c->auth_method == NULL)
 			client_error(c, RC_PROTOCOL_ERROR,
 			    "AUTH without an authentication method");
 		else
-			client_error(c, RC_MALFORMED_PACKET,
-			    "reserved packet type");
+			client_auth(c, first, p, len);
 		break;
 	case MQTT_CONNACK:
 	case MQTT_SUBACK:
@@ -235,10 +248,19 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_refuse(c, cn.version, 0, CONNACK_ID_REJECTED);
 		return;
 	}
+	/* Enhanced authentication: authd knows the methods. */
 	if (v5 && PROP_HAS(&cn.props, PROP_AUTH_METHOD)) {
-		conn_log(c, LOG_NOTICE, "unsupported authentication method");
-		client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD, 0);
-		return;
+		if (cn.props.auth_method.len > MQTT_AUTH_METHOD_MAX ||
+		    (c->auth_method = strndup((const char *)
+		    cn.props.auth_method.p, cn.props.auth_method.len)) ==
+		    NULL ||
+		    strlen(c->auth_method) != cn.props.auth_method.len) {
+			conn_log(c, LOG_NOTICE, "unsupported authentication "
+			    "method");
+			client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD,
+			    0);
+			return;
+		}
 	}
 	if ((c->pending = malloc(len > 0 ? len : 1)) == NULL) {
 		conn_close(c, "out of memory");
@@ -407,7 +429,8 @@ client_session(const char *id, const struct mqtt_connect *cn, int *present)
  */
 static uint16_t
 client_connack(struct conn *c, const struct mqtt_connect *cn,
-    struct session *s, int present, int assigned)
+    struct session *s, int present, int assigned, const uint8_t *data,
+    size_t dlen)
 {
 	struct mqtt_connack_info	 ci;
 	uint16_t			 ka = cn->keepalive;
@@ -416,6 +439,11 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 	ci.v5 = cn->version == MQTT_V5;
 	ci.reason = RC_SUCCESS;
 	ci.session_present = present && (ci.v5 || cn->version == MQTT_V311);
+	if (ci.v5 && c->auth_method != NULL) {
+		ci.auth_method = c->auth_method;
+		ci.auth_data = data;
+		ci.auth_data_len = dlen;
+	}
 	if (ci.v5) {
 		if (PROP_HAS(&cn->props, PROP_RECEIVE_MAXIMUM))
 			c->recv_max_out = cn->props.receive_maximum;
@@ -448,12 +476,103 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 }
 
 /*
+ * AUTH from a client of an enhanced authentication: its answer to a
+ * challenge (0x18), or, connected, a request to authenticate again
+ * (0x19).  The method must be the CONNECT's; authd gets the data.
+ */
+static void
+client_auth(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_auth	 a;
+	struct mqtt_error	 e;
+	int			 want;
+
+	if (mqtt_decode_auth(first, p, len, &a, &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (!PROP_HAS(&a.props, PROP_AUTH_METHOD) ||
+	    a.props.auth_method.len != strlen(c->auth_method) ||
+	    memcmp(a.props.auth_method.p, c->auth_method,
+	    a.props.auth_method.len) != 0) {
+		client_error(c, RC_BAD_AUTHENTICATION_METHOD,
+		    "AUTH with another authentication method");
+		return;
+	}
+	/* 0x18 answers a challenge; 0x19 starts again, connected. */
+	want = c->state == CONN_CHALLENGED || c->reauth == 2 ?
+	    RC_CONTINUE_AUTHENTICATION : RC_REAUTHENTICATE;
+	if (a.reason != want || (c->state == CONN_ACTIVE && c->reauth == 1)) {
+		client_error(c, RC_PROTOCOL_ERROR, "AUTH out of turn");
+		return;
+	}
+	if (want == RC_REAUTHENTICATE) {
+		c->reauth = 1;
+		engine_auth_reauth(c, a.props.auth_data.p,
+		    a.props.auth_data.len);
+		return;
+	}
+	if (c->state == CONN_CHALLENGED) {
+		c->state = CONN_AUTH;
+		conn_update(c);
+	} else
+		c->reauth = 1;
+	engine_auth_continue(c, a.props.auth_data.p, a.props.auth_data.len);
+}
+
+/* authd's next step of an enhanced authentication: AUTH 0x18. */
+void
+client_challenge(struct conn *c, const uint8_t *data, size_t len)
+{
+	if (c->state == CONN_AUTH) {
+		c->state = CONN_CHALLENGED;
+		if (packet_auth(c, RC_CONTINUE_AUTHENTICATION, c->auth_method,
+		    data, len) == -1)
+			conn_close(c, "authentication data too large");
+		else
+			conn_resume(c);
+	} else if (c->state == CONN_ACTIVE && c->reauth == 1) {
+		c->reauth = 2;
+		if (packet_auth(c, RC_CONTINUE_AUTHENTICATION, c->auth_method,
+		    data, len) == -1)
+			client_error(c, RC_IMPLEMENTATION_SPECIFIC,
+			    "authentication data too large");
+	}
+}
+
+/*
+ * authd's verdict on a re-authentication: AUTH 0x00 and the new rights,
+ * or DISCONNECT with the reason.
+ */
+static void
+client_reauthed(struct conn *c, int allow, uint8_t reason, struct rights *r,
+    const uint8_t *data, size_t len)
+{
+	c->reauth = 0;
+	if (!allow) {
+		rights_unref(r);
+		engine_stats.auth_denied++;
+		client_error(c, reason, "re-authentication failed");
+		return;
+	}
+	if (c->sess != NULL)
+		session_set_rights(c->sess, r);
+	else
+		rights_unref(r);
+	conn_log(c, LOG_DEBUG, "authenticated again");
+	if (packet_auth(c, RC_SUCCESS, c->auth_method, data, len) == -1)
+		client_error(c, RC_IMPLEMENTATION_SPECIFIC,
+		    "authentication data too large");
+}
+
+/*
  * authd's verdict on a held CONNECT (engine_dispatch_authd).  If allowed:
  * take over or resume or start the session, answer CONNACK, send what the
  * session kept.
  */
 void
-client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
+client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r,
+    const uint8_t *data, size_t dlen)
 {
 	struct mqtt_connect	 cn;
 	struct mqtt_error	 e;
@@ -464,6 +583,13 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	uint16_t		 ka;
 	int			 present, assigned;
 
+	if (c->state == CONN_ACTIVE && c->reauth != 0) {
+		client_reauthed(c, allow, reason, r, data, dlen);
+		return;
+	}
+	/* authd gave up on the client's proof. */
+	if (c->state == CONN_CHALLENGED && !allow)
+		c->state = CONN_AUTH;
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;
@@ -504,7 +630,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		session_set_will(s, will, cn.will_qos, cn.will_retain, delay);
 	}
 	store_session(s);
-	ka = client_connack(c, &cn, s, present, assigned);
+	ka = client_connack(c, &cn, s, present, assigned, data, dlen);
 	c->state = CONN_ACTIVE;
 	c->since = ev_now();
 	engine_stats.connects++;
@@ -580,7 +706,7 @@ client_gone(struct conn *c, int graceful, const char *why)
 {
 	struct session	*s = c->sess;
 
-	if (c->state == CONN_AUTH)
+	if (c->state == CONN_AUTH || c->state == CONN_CHALLENGED)
 		client_auth_abandoned(c);
 	if (s == NULL)
 		return;

@@ -195,7 +195,7 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	char		 addr[64];
 
 	conn_addr(c, addr, sizeof(addr));
-	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
+	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 10);
 	ipc_put_uint(a, c->l->id);
 	if (c->assigned != NULL)
 		ipc_put_str(a, c->assigned);
@@ -208,6 +208,37 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	ipc_put_bin(a, cn->password.p, cn->password.len);
 	ipc_put_str(a, addr);
 	ipc_put_uint(a, cn->version);
+	ipc_put_str(a, c->auth_method != NULL ? c->auth_method : "");
+	ipc_put_bin(a, cn->props.auth_data.p, c->auth_method != NULL ?
+	    cn->props.auth_data.len : 0);
+	ipc_end(a, -1);
+}
+
+/* The client's answer to authd's challenge (AUTH 0x18). */
+void
+engine_auth_continue(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_CONTINUE, c->id, 1);
+	ipc_put_bin(a, data, len);
+	ipc_end(a, -1);
+}
+
+/* A connected client authenticates again (AUTH 0x19). */
+void
+engine_auth_reauth(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_REAUTH, c->id, 6);
+	ipc_put_uint(a, c->l->id);
+	ipc_put_str(a, c->auth_id);
+	ipc_put_bool(a, c->auth_user != NULL);
+	ipc_put_strn(a, c->auth_user != NULL ? c->auth_user : "",
+	    c->auth_user != NULL ? c->auth_ulen : 0);
+	ipc_put_str(a, c->auth_method);
+	ipc_put_bin(a, data, len);
 	ipc_end(a, -1);
 }
 
@@ -437,7 +468,8 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct conn	*c;
 	struct rights	*r = NULL;
-	const void	*acl;
+	const void	*acl, *data;
+	size_t		 dlen;
 	const char	*id, *user;
 	char		*cid;
 	uint64_t	 reason;
@@ -457,11 +489,23 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 		if (!allow && (reason < 0x80 || reason > 0xff))
 			reason = RC_NOT_AUTHORIZED;
 		/* The client may have gone while authd thought. */
+		data = ipc_get_bin(msg, 3, &dlen);
+		if (dlen > MQTT_AUTH_DATA_MAX)
+			fatalx("IPC_AUTH_VERDICT: authentication data too "
+			    "large");
 		if ((c = conn_by_id(msg->hdr.id)) != NULL)
 			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
-			    r);
+			    r, data, dlen);
 		else
 			rights_unref(r);
+		break;
+	case IPC_AUTH_CHALLENGE:
+		data = ipc_get_bin(msg, 0, &dlen);
+		if (dlen > MQTT_AUTH_DATA_MAX)
+			fatalx("IPC_AUTH_CHALLENGE: authentication data too "
+			    "large");
+		if ((c = conn_by_id(msg->hdr.id)) != NULL)
+			client_challenge(c, data, dlen);
 		break;
 	case IPC_AUTH_RIGHTS:
 		id = ipc_get_str(msg, 0, &idlen);

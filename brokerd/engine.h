@@ -66,6 +66,7 @@ struct addrcount {
 enum conn_state {
 	CONN_NEW,		/* waiting for CONNECT */
 	CONN_AUTH,		/* waiting for authd */
+	CONN_CHALLENGED,	/* waiting for the client's AUTH, for authd */
 	CONN_ACTIVE,
 	CONN_CLOSING,		/* flushing its last packet */
 	CONN_DEAD		/* closed; freed at the end of the turn */
@@ -155,6 +156,8 @@ struct conn {
 	char			*auth_id;	/* what authd was asked about */
 	char			*auth_user;	/* NULL: no user name */
 	size_t			 auth_ulen;
+	char			*auth_method;	/* MQTT 5 enhanced, or NULL */
+	int			 reauth;	/* AUTH 0x19 under way */
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 nalias;
@@ -441,6 +444,8 @@ void		 engine_auth_end(uint32_t, const char *, uint32_t, int,
 		    const char *, size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
+void		 engine_auth_continue(struct conn *, const uint8_t *, size_t);
+void		 engine_auth_reauth(struct conn *, const uint8_t *, size_t);
 
 /* conn.c */
 struct conn	*conn_after(uint32_t);
@@ -474,7 +479,9 @@ size_t		 conn_drain(struct conn *);
 /* client.c */
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
-void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
+void		 client_verdict(struct conn *, int, uint8_t, struct rights *,
+		    const uint8_t *, size_t);
+void		 client_challenge(struct conn *, const uint8_t *, size_t);
 void		 client_rights(const char *, uint32_t, int, const char *,
 		    size_t, int, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);
@@ -544,6 +551,8 @@ int		 route_publish(struct pub *, int);
 /* packet.c */
 void		 packet_ack(struct conn *, uint8_t, uint16_t, uint8_t);
 void		 packet_connack(struct conn *, const struct mqtt_connack_info *);
+int		 packet_auth(struct conn *, uint8_t, const char *,
+		    const uint8_t *, size_t);
 int		 packet_disconnect(struct conn *, uint8_t);
 void		 packet_pingresp(struct conn *);
 void		 packet_suback(struct conn *, uint8_t, uint16_t,

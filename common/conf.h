@@ -113,6 +113,7 @@ enum listen_kind {
 	X(anonymous, FLAG, 0, 0, 1, "allow anonymous", 1)		\
 	X(password_file, PATH, "", 0, PATH_MAX, "password file", 1)	\
 	X(acl_file, PATH, "", 0, PATH_MAX, "acl file", 1)		\
+	X(scram_file, PATH, "", 0, PATH_MAX, "scram file", 1)		\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
 	    "max connections per address", 0)				\
@@ -152,7 +153,8 @@ enum listen_kind {
 #define AUTHD_SETTINGS(X)						\
 	X(workers, U32, 4, 1, AUTHD_WORKERS_MAX, "auth workers", 0)	\
 	X(fail_limit, U32, 10, 0, 1000000, "auth fail limit", 1)	\
-	X(fail_window, U32, 60, 1, 86400, "auth fail window", 1)
+	X(fail_window, U32, 60, 1, 86400, "auth fail window", 1)	\
+	X(exchange_timeout, U32, 30, 1, 3600, "auth exchange timeout", 1)
 
 #define AUTHD_WORKERS_MAX	64
 
@@ -173,7 +175,10 @@ struct authd_conf {
 	X(queued_max)		/* the most that ever waited */		\
 	X(throttle_delayed)	/* refusals answered late */		\
 	X(throttle_refused)	/* logins refused for an address's failures */ \
-	X(throttle_addrs)	/* addresses refused now */
+	X(throttle_addrs)	/* addresses refused now */		\
+	X(scram_verified)	/* SCRAM proofs that were right */	\
+	X(scram_expired)	/* SCRAM exchanges abandoned */	\
+	X(scram_exchanges)	/* ... under way now */
 
 #define AUTHD_STAT_FIELD(name)	uint64_t name;
 struct authd_stats {

@@ -100,12 +100,24 @@ struct ipc_hdr {
 	X(IPC_AUTH_COMMIT,	"",		0)			\
 	/* engine -> authd, id = connection: listener id, client id	\
 	 * (assigned if it was empty), has user name, user name, has	\
-	 * password, password, address, protocol version */		\
-	X(IPC_AUTH_CONNECT,	"uststbsu",	0)			\
+	 * password, password, address, protocol version,		\
+	 * authentication method ("": none), authentication data */	\
+	X(IPC_AUTH_CONNECT,	"uststbsusb",	0)			\
 	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
 	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
-	 * listener has no ACL file) */					\
-	X(IPC_AUTH_VERDICT,	"tub",		0)			\
+	 * listener has no ACL file), authentication data for the	\
+	 * CONNACK or the AUTH that ends a re-authentication */		\
+	X(IPC_AUTH_VERDICT,	"tubb",		0)			\
+	/* authd -> engine, id = connection: the next step of an	\
+	 * enhanced authentication: authentication data (AUTH 0x18) */	\
+	X(IPC_AUTH_CHALLENGE,	"b",		0)			\
+	/* engine -> authd, id = connection: the client's answer (AUTH	\
+	 * 0x18 with the same method): authentication data */		\
+	X(IPC_AUTH_CONTINUE,	"b",		0)			\
+	/* engine -> authd, id = connection: a connected client asks to	\
+	 * authenticate again (AUTH 0x19): listener id, client id, has	\
+	 * user name, user name, method, authentication data */		\
+	X(IPC_AUTH_REAUTH,	"ustssb",	0)			\
 	/* engine -> authd: a session of this identity has ended (id 0), \
 	 * or the CONNECT of connection id went before its verdict:	\
 	 * client id, listener id, has user name, user name (as in	\
@@ -254,6 +266,7 @@ extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
 /* IPC_AUTH_FILE kinds. */
 #define AUTH_FILE_PASSWD	0
 #define AUTH_FILE_ACL		1
+#define AUTH_FILE_SCRAM		2
 #define AUTH_FILE_MAX		(8 * 1024 * 1024)	/* bytes */
 
 /* Frame limits. */
