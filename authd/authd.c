@@ -133,6 +133,7 @@ struct auth_req {
 	int			 reauth;	/* AUTH 0x19, connected */
 	struct evtimer		 expiry;	/* of the exchange */
 	int			 exchanging;	/* waiting for the proof */
+	int			 by_cert;	/* user: the certificate's */
 	uint8_t			 data[SCRAM_MAXMSG];	/* for the engine */
 	size_t			 datalen;
 };
@@ -160,6 +161,7 @@ struct auth_ident {
 	size_t			 ulen;
 	int			 verified;	/* by a password */
 	int			 scram;		/* by a SCRAM credential */
+	int			 cert;		/* by a certificate */
 	enum scram_mech		 mech;
 	uint8_t			 pw[DIGEST_LEN];	/* of its entry */
 	int			 has_acl;
@@ -637,7 +639,7 @@ dup_bytes(const char *s, size_t len)
 static void
 authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
     const char *user, size_t ulen, const struct pw_hash *h,
-    const struct scram_cred *sc, const uint8_t *acl, size_t acllen)
+    const struct scram_cred *sc, int cert, const uint8_t *acl, size_t acllen)
 {
 	struct auth_ident	*e;
 
@@ -657,6 +659,7 @@ authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
 	}
 	e->verified = h != NULL;
 	e->scram = sc != NULL;
+	e->cert = cert;
 	if (h != NULL)
 		digest(h, sizeof(*h), e->pw);
 	if (sc != NULL) {
@@ -748,7 +751,10 @@ authd_rejudge(void)
 		acllen = 0;
 		who = NULL;
 		stays = (l = authd_find_listener(e->lid)) != NULL;
-		if (stays && e->scram) {
+		if (stays && e->cert) {
+			stays = l->o.use_identity || l->o.use_subject;
+			who = e->user;
+		} else if (stays && e->scram) {
 			sc = l->scram != NULL ? scram_file_lookup(
 			    l->scram->scram, e->user, e->ulen, e->mech) : NULL;
 			if (sc != NULL)
@@ -816,7 +822,8 @@ authd_connect(struct ipc_msg *msg)
 	throttle_source(addr, alen, r->src, sizeof(r->src));
 	method = ipc_get_str(msg, 8, &mlen);
 	data = ipc_get_bin(msg, 9, &dlen);
-	if (mlen > 0)
+	r->by_cert = ipc_get_bool(msg, 10) && r->has_user;
+	if (mlen > 0 && !r->by_cert)
 		authd_scram_begin(r, method, mlen, data, dlen);
 	else
 		authd_judge(r);
@@ -1058,6 +1065,19 @@ authd_judge(struct auth_req *r)
 		authd_refuse(r, RC_NOT_AUTHORIZED, "unknown listener", 0);
 		return;
 	}
+	/* The certificate's identity is the user name; no password. */
+	if (l->o.use_identity || l->o.use_subject) {
+		if (!r->by_cert)
+			authd_refuse(r, RC_NOT_AUTHORIZED, "no verified "
+			    "certificate identity", 0);
+		else {
+			log_debug("listener %s: client %.*s: user %.*s by its "
+			    "certificate", l->name, (int)r->clen, r->cid,
+			    (int)r->ulen, r->user);
+			authd_admit(r, l, r->user, NULL);
+		}
+		return;
+	}
 	if (r->has_user && l->pw != NULL) {
 		if (throttle_refused(r->src, 0)) {
 			authd_throttled(r);
@@ -1168,8 +1188,8 @@ authd_admit(struct auth_req *r, const struct auth_listener *l,
 	}
 	if (!r->ended)
 		authd_remember(r->cid, r->clen, l->id, r->has_user, r->user,
-		    r->ulen, h, r->sc != NULL ? &r->sc->cred : NULL, r->acl,
-		    r->acllen);
+		    r->ulen, h, r->sc != NULL ? &r->sc->cred : NULL,
+		    r->by_cert, r->acl, r->acllen);
 	r->allow = 1;
 	r->reason = RC_SUCCESS;
 	authd_verdict(r);

@@ -272,6 +272,7 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (cn.client_id.len == 0 && (c->assigned = client_assign_id()) ==
 	    NULL)
 		fatal(NULL);
+	(void)client_cert_user(c, &cn);
 	/* Who authd is asked about, should the client go before it answers. */
 	if ((c->auth_id = c->assigned != NULL ? strdup(c->assigned) :
 	    strndup((const char *)cn.client_id.p, cn.client_id.len)) == NULL)
@@ -285,6 +286,32 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	c->state = CONN_AUTH;
 	conn_update(c);
 	engine_auth_request(c, &cn);
+}
+
+/*
+ * On a listener with `use identity as username' or `use subject as
+ * username', a client with a verified certificate is the certificate's
+ * CN or subject, whatever user name its CONNECT gives: 1, and cn (if not
+ * NULL) says so.  0 if not (authd refuses such a client on such a
+ * listener).
+ */
+int
+client_cert_user(const struct conn *c, struct mqtt_connect *cn)
+{
+	const char	*id;
+
+	if ((!c->l->o.use_identity && !c->l->o.use_subject) ||
+	    c->cert == NULL || c->cert->source == IDENTITY_NONE)
+		return 0;
+	id = c->l->o.use_subject ? c->cert->subject : c->cert->cn;
+	if (id[0] == '\0')
+		return 0;
+	if (cn != NULL) {
+		cn->has_username = 1;
+		cn->username.p = (const uint8_t *)id;
+		cn->username.len = strlen(id);
+	}
+	return 1;
 }
 
 /* A client identifier that no session has: the prefix and 16 digits. */
@@ -596,6 +623,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r,
 	}
 	if (mqtt_decode_connect(c->pending, c->pending_len, &cn, &e) == -1)
 		fatalx("held CONNECT no longer decodes");
+	(void)client_cert_user(c, &cn);
 	if (!allow) {
 		rights_unref(r);
 		client_denied(c, &cn, reason);

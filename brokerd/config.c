@@ -172,6 +172,12 @@ listener_check(const struct listener_conf *l, char *err, size_t errlen)
 		snprintf(err, errlen, "client certificate required needs ca");
 		return -1;
 	}
+	if ((o->use_identity || o->use_subject) && o->ca[0] == '\0' &&
+	    !o->proxy_protocol) {
+		snprintf(err, errlen, "use identity or subject as username "
+		    "needs ca (client certificates) or proxy protocol");
+		return -1;
+	}
 	if (o->origins[0] != '\0' && !o->websocket) {
 		snprintf(err, errlen, "websocket origins need websocket");
 		return -1;

@@ -195,7 +195,7 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	char		 addr[64];
 
 	conn_addr(c, addr, sizeof(addr));
-	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 10);
+	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 11);
 	ipc_put_uint(a, c->l->id);
 	if (c->assigned != NULL)
 		ipc_put_str(a, c->assigned);
@@ -211,6 +211,7 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	ipc_put_str(a, c->auth_method != NULL ? c->auth_method : "");
 	ipc_put_bin(a, cn->props.auth_data.p, c->auth_method != NULL ?
 	    cn->props.auth_data.len : 0);
+	ipc_put_bool(a, client_cert_user(c, NULL));
 	ipc_end(a, -1);
 }
 

@@ -482,6 +482,7 @@ int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 void		 client_verdict(struct conn *, int, uint8_t, struct rights *,
 		    const uint8_t *, size_t);
 void		 client_challenge(struct conn *, const uint8_t *, size_t);
+int		 client_cert_user(const struct conn *, struct mqtt_connect *);
 void		 client_rights(const char *, uint32_t, int, const char *,
 		    size_t, int, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);

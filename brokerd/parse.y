@@ -854,7 +854,8 @@ listener_check_open(const struct listener_conf *l)
 	int				 local = 0;
 
 	if (l->kind != LISTEN_TCP || l->o.anonymous ||
-	    l->o.password_file[0] != '\0' || l->o.scram_file[0] != '\0')
+	    l->o.password_file[0] != '\0' || l->o.scram_file[0] != '\0' ||
+	    l->o.use_identity || l->o.use_subject)
 		return 0;
 	if (l->ss.ss_family == AF_INET) {
 		sin = (const struct sockaddr_in *)&l->ss;

@@ -114,6 +114,8 @@ enum listen_kind {
 	X(password_file, PATH, "", 0, PATH_MAX, "password file", 1)	\
 	X(acl_file, PATH, "", 0, PATH_MAX, "acl file", 1)		\
 	X(scram_file, PATH, "", 0, PATH_MAX, "scram file", 1)		\
+	X(use_identity, FLAG, 0, 0, 1, "use identity as username", 0)	\
+	X(use_subject, FLAG, 0, 0, 1, "use subject as username", 0)	\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
 	    "max connections per address", 0)				\

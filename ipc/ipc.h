@@ -101,8 +101,9 @@ struct ipc_hdr {
 	/* engine -> authd, id = connection: listener id, client id	\
 	 * (assigned if it was empty), has user name, user name, has	\
 	 * password, password, address, protocol version,		\
-	 * authentication method ("": none), authentication data */	\
-	X(IPC_AUTH_CONNECT,	"uststbsusb",	0)			\
+	 * authentication method ("": none), authentication data,	\
+	 * the user name is the verified certificate's identity */	\
+	X(IPC_AUTH_CONNECT,	"uststbsusbt",	0)			\
 	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
 	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
 	 * listener has no ACL file), authentication data for the	\
