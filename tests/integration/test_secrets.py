@@ -129,3 +129,35 @@ def _ppid(pid):
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except OSError:
         return -1
+
+
+def test_scram_keys_stay_in_authd():
+    """After SCRAM exchanges over MQTT 5 (good and wrong proofs), the
+    engine holds neither a StoredKey nor a ServerKey of the credential
+    file, nor the password; authd holds the keys (its job)."""
+    if not IS_ROOT:
+        raise Exception("needs root to read the processes' memory")
+    import base64
+    import test_scram as ts
+    b = ts.scram_broker()
+    with open(os.path.join(b.dir, "scram")) as f:
+        creds = [ln.strip().split(":", 1)[1] for ln in f if ":" in ln]
+    keys = []
+    for cr in creds:
+        # SCRAM-SHA-256$iter:salt$StoredKey:ServerKey
+        stored, server = cr.rsplit("$", 1)[1].split(":")
+        keys += [base64.b64decode(stored), base64.b64decode(server)]
+    for method in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+        _, rc, _, _ = ts.scram_connect(b, method, "alice", "pencil",
+                                       cid="k" + method[-3:])
+        check(rc == 0, "%s: %#x" % (method, rc))
+        _, rc, _, _ = ts.scram_connect(b, method, "alice", "wrong",
+                                       cid="w" + method[-3:])
+        check(rc == 0x86, "%s wrong: %#x" % (method, rc))
+    engine = b.children()["engine"]
+    authd = b.children()["authd"]
+    for k in keys:
+        where = memory_holds(engine, k)
+        check(not where, "a SCRAM key in the engine's %s" % where)
+    check(not memory_holds(engine, b"pencil"), "the password in the engine")
+    check(all(memory_holds(authd, k) for k in keys), "authd has the keys")
