@@ -297,3 +297,26 @@ def test_throttle_flood():
     check(st["authd.failed"] <= 10 + 4 + 64, "KDFs spent on the flood: %d"
           % st["authd.failed"])
     check(worst < 2.0, "a valid connect waited %.0f ms" % (worst * 1000))
+
+
+def test_large_acl_in_sandbox():
+    """A client of a listener with a 1,000-rule ACL file: authd compiles
+    its rules inside the seccomp filter (glibc's qsort asks for the
+    machine's memory: sysinfo) and the client gets its rights."""
+    b = broker()
+    acl = os.path.join(b.dir, "acl")
+    write_private(acl, "".join("topic readwrite other/%d/#\n" % i
+                               for i in range(999)) +
+                  "topic readwrite ok/#\n")
+    b.listen = ['listen on 127.0.0.1 port %d allow anonymous acl file "%s"'
+                % (b.port, acl)]
+    b.write_conf()
+    b.start()
+    c = raw.Client(b.port)
+    CLEANUP.append(c.close)
+    c.send(raw.connect("big", 5))
+    check(connack(c) == 0, "connected")
+    c.send(raw.subscribe(1, [("ok/#", 0), ("nope/#", 0)], version=5))
+    p = c.read(10)
+    check(p is not None and list(p[1][3:]) == [0, 0x87], "SUBACK %r" % (p,))
+    check("authd" in b.children(), "authd is alive")
