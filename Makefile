@@ -101,7 +101,7 @@ BROKERD_SRCS	 = brokerd/brokerd.c brokerd/proc.c brokerd/listener.c \
 		   brokerd/authfile.c brokerd/store.c \
 		   brokerd/topic.c brokerd/retain.c \
 		   brokerd/replay.c brokerd/alias.c
-AUTHD_SRCS	 = authd/authd.c
+AUTHD_SRCS	 = authd/authd.c authd/pool.c authd/throttle.c
 STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
 		   storaged/store.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \

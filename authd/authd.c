@@ -56,12 +56,14 @@
 
 #include "acl.h"
 #include "aclmatch.h"
+#include "authd.h"
 #include "child.h"
 #include "conf.h"
 #include "event.h"
 #include "log.h"
 #include "mqtt.h"
 #include "passwd.h"
+#include "scram.h"
 #include "text.h"
 #include "compat.h"
 
@@ -78,6 +80,7 @@ struct auth_file {
 	size_t			 len;
 	struct pwfile		*pw;
 	struct aclfile		*acl;
+	struct scramfile	*scram;
 };
 
 /* What authd knows of a listener. */
@@ -88,6 +91,7 @@ struct auth_listener {
 	struct listener_opts	 o;
 	struct auth_file	*pw;		/* or NULL */
 	struct auth_file	*acl;		/* or NULL */
+	struct auth_file	*scram;		/* or NULL */
 };
 
 /* A configuration: its files and listeners. */
@@ -97,6 +101,54 @@ struct auth_conf {
 };
 
 static struct auth_conf	*running, *pending;
+static unsigned int	 conf_gen;	/* commits so far */
+static struct authd_conf aconf;		/* IPC_AUTH_CONF */
+static int		 aconf_seen;
+
+/* A CONNECT being judged: while a worker verifies, while it is delayed. */
+struct auth_req {
+	LIST_ENTRY(auth_req)	 entry;
+	uint32_t		 conn;		/* the engine's id */
+	uint32_t		 lid;
+	char			*cid;
+	size_t			 clen;
+	int			 has_user;
+	char			*user;
+	size_t			 ulen;
+	int			 has_pw;
+	char			*pw;		/* wiped */
+	size_t			 pwlen;
+	char			 src[THROTTLE_SRC_MAX];
+	unsigned int		 gen;		/* conf_gen it is judged by */
+	uint8_t			 key[DIGEST_LEN];	/* for the cache */
+	int			 ended;		/* the engine gave up on it */
+	int			 allow;
+	uint8_t			 reason;
+	uint8_t			*acl;
+	size_t			 acllen;
+	struct evtimer		 delay;
+	int			 waiting;	/* on the delay */
+	/* An MQTT 5 enhanced authentication: SCRAM. */
+	struct scram		*sc;		/* or NULL; wiped */
+	int			 reauth;	/* AUTH 0x19, connected */
+	struct evtimer		 expiry;	/* of the exchange */
+	int			 exchanging;	/* waiting for the proof */
+	int			 by_cert;	/* user: the certificate's */
+	uint8_t			 data[SCRAM_MAXMSG];	/* for the engine */
+	size_t			 datalen;
+};
+
+static LIST_HEAD(, auth_req)	 reqs = LIST_HEAD_INITIALIZER(reqs);
+static unsigned int		 delayed;	/* refusals waiting */
+static unsigned int		 exchanges;	/* SCRAM ones under way */
+#define EXCHANGES_MAX		 1024		/* more are refused */
+
+#define DELAYED_MAX		 4096		/* more are answered at once */
+
+struct authd_stats		 authd_stats;
+static struct evtimer		 stats_timer;
+static int			 stats_pending;
+#define STATS_INTERVAL		 200		/* ms */
 
 /* An identity authd has let in, until the engine says it ended. */
 struct auth_ident {
@@ -108,6 +160,9 @@ struct auth_ident {
 	char			*user;
 	size_t			 ulen;
 	int			 verified;	/* by a password */
+	int			 scram;		/* by a SCRAM credential */
+	int			 cert;		/* by a certificate */
+	enum scram_mech		 mech;
 	uint8_t			 pw[DIGEST_LEN];	/* of its entry */
 	int			 has_acl;
 	uint8_t			 acl[DIGEST_LEN];	/* of its ACL */
@@ -163,7 +218,35 @@ static void	authd_listener(uint32_t, const char *,
 		    const struct listener_opts *);
 static void	authd_commit(void);
 static void	authd_conf_free(struct auth_conf *);
-static void	authd_connect(struct ipc_chan *, struct ipc_msg *);
+static void	authd_connect(struct ipc_msg *);
+static void	authd_judge(struct auth_req *);
+static void	authd_verified(void *, int);
+static void	authd_failed(struct auth_req *, int);
+static int	authd_gate(void *);
+static void	authd_throttled(struct auth_req *);
+static void	authd_reauth(struct ipc_msg *);
+static struct auth_req *authd_req_new(struct ipc_msg *, const char *,
+		    size_t);
+static void	authd_scram_begin(struct auth_req *, const char *, size_t,
+		    const void *, size_t);
+static struct auth_req *authd_find_exchange(uint32_t);
+static void	authd_scram_continue(struct ipc_msg *);
+static void	authd_exchange_end(struct auth_req *);
+static void	authd_expired(void *);
+static void	authd_send_data(enum ipc_type, struct auth_req *);
+static void	authd_send_refusal(uint32_t, uint8_t);
+static void	authd_admit(struct auth_req *, const struct auth_listener *,
+		    const char *, const struct pw_hash *);
+static void	authd_refuse(struct auth_req *, uint8_t, const char *,
+		    uint64_t);
+static void	authd_delayed(void *);
+static void	authd_verdict(struct auth_req *);
+static void	authd_req_free(struct auth_req *);
+static void	authd_stats_send(void *);
+static void	authd_conf(struct ipc_msg *);
+static void	authd_pool_start(void);
+static void	authd_wipe(void);
+static char	*dup_bytes(const char *, size_t);
 static void	authd_end(struct ipc_msg *);
 static void	authd_rejudge(void);
 static void	cache_clear(void);
@@ -176,7 +259,60 @@ static const ipc_dispatch_fn authd_peers[PROC_MAX] = {
 int
 main(int argc, char *argv[])
 {
+	evtimer_set(&stats_timer, authd_stats_send, NULL);
+	child_confining = authd_pool_start;
 	child_main(PROC_AUTHD, argc, argv, authd_dispatch_parent);
+}
+
+/* Privileges dropped, the seccomp filter not yet loaded: the workers. */
+static void
+authd_pool_start(void)
+{
+	if (!aconf_seen)
+		fatalx("IPC_CONF_END before IPC_AUTH_CONF");
+	pool_start(aconf.workers, authd_wipe);
+}
+
+/*
+ * In a new worker: forget the files and what the channels hold (frames
+ * of file contents may be in the parent's read buffer already).
+ */
+static void
+authd_wipe(void)
+{
+	struct ipc_chan	*c;
+	int		 i;
+
+	authd_conf_free(running);
+	authd_conf_free(pending);
+	running = pending = NULL;
+	for (i = 0; i < PROC_MAX; i++) {
+		c = i == PROC_PARENT ? child.parent : child.peer[i];
+		if (c == NULL)
+			continue;
+		if (c->rbuf.data != NULL)
+			explicit_bzero(c->rbuf.data, c->rbuf.size);
+		if (c->wbuf.data != NULL)
+			explicit_bzero(c->wbuf.data, c->wbuf.size);
+	}
+}
+
+/* IPC_AUTH_CONF: the pool's size counts only before the workers start. */
+static void
+authd_conf(struct ipc_msg *msg)
+{
+	struct authd_conf	 c;
+	char			 err[128];
+
+	if (ipc_get_struct(msg, 0, &c, sizeof(c)) == -1 ||
+	    settings_check(authd_settings, authd_nsettings, &c, err,
+	    sizeof(err)) == -1)
+		fatalx("bad IPC_AUTH_CONF");
+	if (child.sandboxed)
+		c.workers = aconf.workers;
+	aconf = c;
+	aconf_seen = 1;
+	throttle_configure(&aconf);
 }
 
 static void
@@ -190,13 +326,14 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 	uint64_t		 kind;
 
 	(void)chan;
-	if (child_dispatch(msg, authd_peers, NULL))
+	if (child_dispatch(msg, authd_peers, authd_stats_changed))
 		return;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_FILE:
 		kind = ipc_get_uint(msg, 0);
 		data = ipc_get_bin(msg, 2, &len);
-		if ((kind != AUTH_FILE_PASSWD && kind != AUTH_FILE_ACL) ||
+		if ((kind != AUTH_FILE_PASSWD && kind != AUTH_FILE_ACL &&
+		    kind != AUTH_FILE_SCRAM) ||
 		    ipc_get_cstr(msg, 1, path, sizeof(path)) == -1 ||
 		    path[0] == '\0' || len > AUTH_FILE_MAX)
 			fatalx("bad IPC_AUTH_FILE");
@@ -209,6 +346,9 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		    err, sizeof(err)) == -1)
 			fatalx("bad IPC_AUTH_LISTENER");
 		authd_listener(ipc_get_uint(msg, 0), name, &o);
+		break;
+	case IPC_AUTH_CONF:
+		authd_conf(msg);
 		break;
 	case IPC_AUTH_COMMIT:
 		authd_commit();
@@ -296,10 +436,13 @@ authd_commit(void)
 		if (f->kind == AUTH_FILE_PASSWD)
 			f->pw = passwd_parse(f->path, (const char *)f->raw,
 			    f->len, err, sizeof(err));
+		else if (f->kind == AUTH_FILE_SCRAM)
+			f->scram = scram_file_parse(f->path,
+			    (const char *)f->raw, f->len, err, sizeof(err));
 		else
 			f->acl = acl_parse(f->path, (const char *)f->raw,
 			    f->len, err, sizeof(err));
-		if (f->pw == NULL && f->acl == NULL)
+		if (f->pw == NULL && f->acl == NULL && f->scram == NULL)
 			fatalx("the parent sent a file that does not parse: %s",
 			    err);
 		freezero(f->raw, f->len > 0 ? f->len : 1);
@@ -309,8 +452,11 @@ authd_commit(void)
 		l->pw = authd_find_file(ac, AUTH_FILE_PASSWD,
 		    l->o.password_file);
 		l->acl = authd_find_file(ac, AUTH_FILE_ACL, l->o.acl_file);
+		l->scram = authd_find_file(ac, AUTH_FILE_SCRAM,
+		    l->o.scram_file);
 		if ((l->o.password_file[0] != '\0' && l->pw == NULL) ||
-		    (l->o.acl_file[0] != '\0' && l->acl == NULL))
+		    (l->o.acl_file[0] != '\0' && l->acl == NULL) ||
+		    (l->o.scram_file[0] != '\0' && l->scram == NULL))
 			fatalx("listener %s: a file was not sent", l->name);
 		log_debug("listener %s: %zu users, %zu ACL rules%s", l->name,
 		    l->pw ? passwd_count(l->pw->pw) : 0,
@@ -320,6 +466,7 @@ authd_commit(void)
 	authd_conf_free(running);
 	running = ac;
 	pending = NULL;
+	conf_gen++;
 	cache_clear();
 	authd_rejudge();
 }
@@ -338,6 +485,7 @@ authd_conf_free(struct auth_conf *ac)
 			freezero(f->raw, f->len > 0 ? f->len : 1);
 		passwd_free(f->pw);
 		acl_free(f->acl);
+		scram_file_free(f->scram);
 		free(f);
 	}
 	while ((l = TAILQ_FIRST(&ac->listeners)) != NULL) {
@@ -448,65 +596,6 @@ cache_clear(void)
 		cache_drop(c);
 }
 
-/*
- * The password of a user of the listener's file: from the cache, or one
- * KDF (an unknown user costs one too, passwd_check()).
- */
-static int
-authd_password(const struct auth_listener *l, const char *user, size_t ulen,
-    const char *pw, size_t pwlen)
-{
-	const struct pw_hash	*h;
-	uint8_t			 key[DIGEST_LEN];
-	int			 ok;
-
-	if ((h = passwd_lookup(l->pw->pw, user, ulen)) != NULL) {
-		cache_key(l->id, user, ulen, pw, pwlen, h, key);
-		if (cache_hit(key)) {
-			log_debug("listener %s: password of %.*s: cached",
-			    l->name, (int)ulen, user);
-			explicit_bzero(key, sizeof(key));
-			return 1;
-		}
-	}
-	ok = passwd_check(l->pw->pw, user, ulen, pw, pwlen);
-	log_debug("listener %s: password of %.*s: %s", l->name, (int)ulen,
-	    user, ok ? "verified" : "wrong");
-	if (ok && h != NULL)
-		cache_add(key);
-	explicit_bzero(key, sizeof(key));
-	return ok;
-}
-
-/*
- * Who the client is: 0 and its user name (NULL: anonymous) if it may
- * connect, or -1 and the reason code.  With a password file a user name
- * must come with its password; without one a user name is not checked,
- * so it counts for nothing (the client is anonymous, if the listener
- * takes anonymous clients).
- */
-static int
-authd_identify(const struct auth_listener *l, int has_user, const char *user,
-    size_t ulen, int has_pw, const char *pw, size_t pwlen, const char **who,
-    uint8_t *reason)
-{
-	*who = NULL;
-	if (has_user && l->pw != NULL) {
-		if (!has_pw || !authd_password(l, user, ulen, pw, pwlen)) {
-			*reason = RC_BAD_USERNAME_OR_PASSWORD;
-			return -1;
-		}
-		*who = user;
-		return 0;
-	}
-	if (!l->o.anonymous) {
-		*reason = l->pw != NULL ? RC_BAD_USERNAME_OR_PASSWORD :
-		    RC_NOT_AUTHORIZED;
-		return -1;
-	}
-	return 0;
-}
-
 static void
 digest(const void *p, size_t len, uint8_t *out)
 {
@@ -550,7 +639,7 @@ dup_bytes(const char *s, size_t len)
 static void
 authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
     const char *user, size_t ulen, const struct pw_hash *h,
-    const uint8_t *acl, size_t acllen)
+    const struct scram_cred *sc, int cert, const uint8_t *acl, size_t acllen)
 {
 	struct auth_ident	*e;
 
@@ -569,8 +658,14 @@ authd_remember(const char *cid, size_t clen, uint32_t lid, int has_user,
 		RB_INSERT(auth_idents, &idents, e);
 	}
 	e->verified = h != NULL;
+	e->scram = sc != NULL;
+	e->cert = cert;
 	if (h != NULL)
 		digest(h, sizeof(*h), e->pw);
+	if (sc != NULL) {
+		e->mech = sc->mech;
+		digest(sc, sizeof(*sc), e->pw);
+	}
 	e->has_acl = acllen > 0;
 	if (acllen > 0)
 		digest(acl, acllen, e->acl);
@@ -585,7 +680,10 @@ authd_forget(struct auth_ident *e)
 	freezero(e, sizeof(*e));
 }
 
-/* IPC_AUTH_END: the engine has no session of that identity any more. */
+/*
+ * IPC_AUTH_END: the engine has no session of that identity any more, or
+ * the connection whose id the frame has went before its verdict.
+ */
 static void
 authd_end(struct ipc_msg *msg)
 {
@@ -593,6 +691,20 @@ authd_end(struct ipc_msg *msg)
 	const char		*cid, *user;
 	size_t			 clen, ulen;
 
+	struct auth_req		*r;
+
+	/*
+	 * A CONNECT still being judged: it will not be remembered; a SCRAM
+	 * exchange waiting for the client's proof ends now.
+	 */
+	if (msg->hdr.id != 0)
+		LIST_FOREACH(r, &reqs, entry)
+			if (r->conn == msg->hdr.id) {
+				r->ended = 1;
+				if (r->exchanging)
+					authd_req_free(r);
+				return;
+			}
 	cid = ipc_get_str(msg, 0, &clen);
 	user = ipc_get_str(msg, 3, &ulen);
 	if ((e = authd_find_ident(cid, clen, ipc_get_uint(msg, 1),
@@ -628,6 +740,7 @@ authd_rejudge(void)
 	struct auth_ident	*e, *next;
 	struct auth_listener	*l;
 	const struct pw_hash	*h;
+	const struct scram_cred	*sc;
 	const char		*who, *why;
 	uint8_t			*acl, d[DIGEST_LEN];
 	size_t			 acllen;
@@ -638,7 +751,18 @@ authd_rejudge(void)
 		acllen = 0;
 		who = NULL;
 		stays = (l = authd_find_listener(e->lid)) != NULL;
-		if (stays && e->has_user && l->pw != NULL) {
+		if (stays && e->cert) {
+			stays = l->o.use_identity || l->o.use_subject;
+			who = e->user;
+		} else if (stays && e->scram) {
+			sc = l->scram != NULL ? scram_file_lookup(
+			    l->scram->scram, e->user, e->ulen, e->mech) : NULL;
+			if (sc != NULL)
+				digest(sc, sizeof(*sc), d);
+			if (sc == NULL || memcmp(d, e->pw, DIGEST_LEN) != 0)
+				stays = 0;
+			who = e->user;
+		} else if (stays && e->has_user && l->pw != NULL) {
 			h = passwd_lookup(l->pw->pw, e->user, e->ulen);
 			if (h != NULL)
 				digest(h, sizeof(*h), d);
@@ -679,48 +803,493 @@ authd_rejudge(void)
 }
 
 /*
- * IPC_AUTH_CONNECT: may this client connect, and what may it do?  The
- * password is read where the frame holds it, in the channel's buffer,
- * which is wiped once the frame is handled.
+ * IPC_AUTH_CONNECT: may this client connect, and what may it do?  What
+ * the frame says is copied into a request (the password too, wiped when
+ * the request ends) since a worker may have to verify the password.
  */
 static void
-authd_connect(struct ipc_chan *chan, struct ipc_msg *msg)
+authd_connect(struct ipc_msg *msg)
 {
-	struct auth_listener	*l;
-	const char		*cid, *user, *pw, *who, *why = NULL;
-	uint8_t			*acl = NULL, reason = RC_NOT_AUTHORIZED;
-	size_t			 clen, ulen, pwlen, acllen = 0;
-	int			 allow = 0;
+	struct auth_req	*r;
+	const char	*pw, *addr, *method;
+	const void	*data;
+	size_t		 pwlen, alen, mlen, dlen;
+
+	pw = ipc_get_bin(msg, 5, &pwlen);
+	addr = ipc_get_str(msg, 6, &alen);
+	r = authd_req_new(msg, pw, pwlen);
+	r->has_pw = ipc_get_bool(msg, 4);
+	throttle_source(addr, alen, r->src, sizeof(r->src));
+	method = ipc_get_str(msg, 8, &mlen);
+	data = ipc_get_bin(msg, 9, &dlen);
+	r->by_cert = ipc_get_bool(msg, 10) && r->has_user;
+	if (mlen > 0 && !r->by_cert)
+		authd_scram_begin(r, method, mlen, data, dlen);
+	else
+		authd_judge(r);
+}
+
+/* IPC_AUTH_REAUTH: a connected client's AUTH 0x19. */
+static void
+authd_reauth(struct ipc_msg *msg)
+{
+	struct auth_req	*r;
+	const char	*method;
+	const void	*data;
+	size_t		 mlen, dlen;
+
+	method = ipc_get_str(msg, 4, &mlen);
+	data = ipc_get_bin(msg, 5, &dlen);
+	r = authd_req_new(msg, "", 0);
+	r->reauth = 1;
+	authd_scram_begin(r, method, mlen, data, dlen);
+}
+
+/*
+ * A request of IPC_AUTH_CONNECT or IPC_AUTH_REAUTH, whose first fields
+ * are the same: listener id, client id, has user name, user name.
+ */
+static struct auth_req *
+authd_req_new(struct ipc_msg *msg, const char *pw, size_t pwlen)
+{
+	struct auth_req	*r;
+	const char	*cid, *user;
+	size_t		 clen, ulen;
 
 	cid = ipc_get_str(msg, 1, &clen);
 	user = ipc_get_str(msg, 3, &ulen);
-	pw = ipc_get_bin(msg, 5, &pwlen);
-	if ((l = authd_find_listener(ipc_get_uint(msg, 0))) == NULL)
-		why = "unknown listener";
-	else if (authd_identify(l, ipc_get_bool(msg, 2), user, ulen,
-	    ipc_get_bool(msg, 4), pw, pwlen, &who, &reason) == 0) {
-		if (l->acl != NULL && acl_compile(l->acl->acl, who,
-		    who != NULL ? ulen : 0, cid, clen, &acl, &acllen,
-		    &why) == -1)
-			log_warnx("listener %s: client %.*s: its ACL: %s",
-			    l->name, (int)clen, cid, why);
-		else {
-			allow = 1;
-			reason = RC_SUCCESS;
-		}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal(NULL);
+	r->conn = msg->hdr.id;
+	r->lid = ipc_get_uint(msg, 0);
+	r->cid = dup_bytes(cid, clen);
+	r->clen = clen;
+	r->has_user = ipc_get_bool(msg, 2);
+	r->user = dup_bytes(r->has_user ? user : "", r->has_user ? ulen : 0);
+	r->ulen = r->has_user ? ulen : 0;
+	r->pw = dup_bytes(pw, pwlen);
+	r->pwlen = pwlen;
+	evtimer_set(&r->delay, authd_delayed, r);
+	evtimer_set(&r->expiry, authd_expired, r);
+	LIST_INSERT_HEAD(&reqs, r, entry);
+	return r;
+}
+
+/*
+ * The client's first SCRAM message, in CONNECT or AUTH 0x19: the
+ * challenge goes back, and the exchange waits for the proof.  The SCRAM
+ * user name must be the CONNECT's (the identity the engine knows); a user
+ * without credentials gets made-up ones and fails at the proof.
+ */
+static void
+authd_scram_begin(struct auth_req *r, const char *method, size_t mlen,
+    const void *data, size_t dlen)
+{
+	struct auth_listener	*l;
+	const struct scram_cred	*cred;
+	struct scram_cred	 fake;
+	enum scram_mech		 mech;
+	const char		*why = NULL;
+	char			 nonce[33];
+	uint8_t			 rnd[16];
+	size_t			 i;
+
+	r->gen = conf_gen;
+	if ((l = authd_find_listener(r->lid)) == NULL || l->scram == NULL ||
+	    scram_mech_parse(method, mlen, &mech) == -1) {
+		authd_refuse(r, RC_BAD_AUTHENTICATION_METHOD,
+		    "unsupported authentication method", 0);
+		return;
 	}
-	if (allow)
-		authd_remember(cid, clen, l->id, ipc_get_bool(msg, 2), user,
-		    ulen, who != NULL ? passwd_lookup(l->pw->pw, user, ulen) :
-		    NULL, acl, acllen);
-	if (why != NULL)
-		log_debug("client %.*s refused: %s", (int)clen, cid, why);
-	ipc_begin(chan, IPC_AUTH_VERDICT, msg->hdr.id, 3);
-	ipc_put_bool(chan, allow);
-	ipc_put_uint(chan, reason);
-	ipc_put_bin(chan, acl != NULL ? acl : (const uint8_t *)"", acllen);
+	if (!r->reauth && throttle_refused(r->src, 0)) {
+		authd_throttled(r);
+		return;
+	}
+	if (exchanges >= EXCHANGES_MAX) {
+		authd_refuse(r, RC_SERVER_BUSY, "too many SCRAM exchanges",
+		    0);
+		return;
+	}
+	if ((r->sc = calloc(1, sizeof(*r->sc))) == NULL)
+		fatal(NULL);
+	if (scram_client_first(r->sc, mech, data, dlen, &why) == -1 ||
+	    !r->has_user || r->sc->userlen != r->ulen ||
+	    memcmp(r->sc->user, r->user, r->ulen) != 0) {
+		log_debug("client %.*s: SCRAM: %s", (int)r->clen, r->cid,
+		    why != NULL ? why : "not the CONNECT's user name");
+		authd_failed(r, 0);
+		return;
+	}
+	if ((cred = scram_file_lookup(l->scram->scram, r->user, r->ulen,
+	    mech)) == NULL) {
+		if (!cache_ready) {
+			arc4random_buf(cache_secret, sizeof(cache_secret));
+			cache_ready = 1;
+		}
+		scram_fake_cred(&fake, mech, cache_secret,
+		    sizeof(cache_secret), r->user, r->ulen);
+		cred = &fake;
+	}
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(nonce + 2 * i, 3, "%02x", rnd[i]);
+	if (scram_server_first(r->sc, cred, nonce, 32, (char *)r->data,
+	    sizeof(r->data), &r->datalen) == -1) {
+		explicit_bzero(&fake, sizeof(fake));
+		authd_failed(r, 0);
+		return;
+	}
+	explicit_bzero(&fake, sizeof(fake));
+	exchanges++;
+	authd_stats_changed();
+	r->exchanging = 1;
+	evtimer_add(&r->expiry, aconf.exchange_timeout * 1000ULL);
+	authd_send_data(IPC_AUTH_CHALLENGE, r);
+}
+
+static struct auth_req *
+authd_find_exchange(uint32_t conn)
+{
+	struct auth_req	*r;
+
+	LIST_FOREACH(r, &reqs, entry)
+		if (r->conn == conn && r->sc != NULL &&
+		    r->sc->state == SCRAM_CHALLENGED)
+			return r;
+	return NULL;
+}
+
+/* IPC_AUTH_CONTINUE: the client's proof. */
+static void
+authd_scram_continue(struct ipc_msg *msg)
+{
+	struct auth_req		*r;
+	struct auth_listener	*l;
+	const void		*data;
+	const char		*why = NULL;
+	size_t			 dlen;
+	int			 ok;
+
+	data = ipc_get_bin(msg, 0, &dlen);
+	if ((r = authd_find_exchange(msg->hdr.id)) == NULL) {
+		/* Timed out: the engine hears no, if it still cares. */
+		authd_send_refusal(msg->hdr.id, RC_NOT_AUTHORIZED);
+		return;
+	}
+	authd_exchange_end(r);
+	ok = scram_client_final(r->sc, data, dlen, (char *)r->data,
+	    sizeof(r->data), &r->datalen, &why);
+	if (ok != 1 || (l = authd_find_listener(r->lid)) == NULL) {
+		log_debug("client %.*s: SCRAM: %s", (int)r->clen, r->cid,
+		    why != NULL ? why : "no proof expected");
+		r->datalen = 0;
+		authd_failed(r, 0);
+		return;
+	}
+	log_debug("listener %s: SCRAM proof of %.*s: verified", l->name,
+	    (int)r->ulen, r->user);
+	authd_stats.scram_verified++;
+	authd_admit(r, l, r->user, NULL);
+}
+
+static void
+authd_exchange_end(struct auth_req *r)
+{
+	if (r->exchanging) {
+		evtimer_del(&r->expiry);
+		r->exchanging = 0;
+		exchanges--;
+		authd_stats_changed();
+	}
+}
+
+/* The client never sent its proof. */
+static void
+authd_expired(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	r->exchanging = 0;
+	exchanges--;
+	authd_stats.scram_expired++;
+	log_debug("client %.*s: SCRAM exchange abandoned", (int)r->clen,
+	    r->cid);
+	r->datalen = 0;
+	authd_refuse(r, RC_NOT_AUTHORIZED, NULL, 0);
+}
+
+/* IPC_AUTH_CHALLENGE (or a verdict's data) of a request. */
+static void
+authd_send_data(enum ipc_type type, struct auth_req *r)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, type, r->conn, 1);
+	ipc_put_bin(chan, r->data, r->datalen);
 	ipc_end(chan, -1);
-	free(acl);
+}
+
+static void
+authd_send_refusal(uint32_t conn, uint8_t reason)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, IPC_AUTH_VERDICT, conn, 4);
+	ipc_put_bool(chan, 0);
+	ipc_put_uint(chan, reason);
+	ipc_put_bin(chan, "", 0);
+	ipc_put_bin(chan, "", 0);
+	ipc_end(chan, -1);
+}
+
+/*
+ * Who the client is.  With a password file a user name must come with
+ * its password, which the cache knows or a worker verifies (an unknown
+ * user costs one too); without one a user name is not checked, so it
+ * counts for nothing (the client is anonymous, if the listener takes
+ * anonymous clients).  An address with too many failures gets no
+ * verification.
+ */
+static void
+authd_judge(struct auth_req *r)
+{
+	struct auth_listener	*l;
+	const struct pw_hash	*h;
+
+	r->gen = conf_gen;
+	if ((l = authd_find_listener(r->lid)) == NULL) {
+		authd_refuse(r, RC_NOT_AUTHORIZED, "unknown listener", 0);
+		return;
+	}
+	/* The certificate's identity is the user name; no password. */
+	if (l->o.use_identity || l->o.use_subject) {
+		if (!r->by_cert)
+			authd_refuse(r, RC_NOT_AUTHORIZED, "no verified "
+			    "certificate identity", 0);
+		else {
+			log_debug("listener %s: client %.*s: user %.*s by its "
+			    "certificate", l->name, (int)r->clen, r->cid,
+			    (int)r->ulen, r->user);
+			authd_admit(r, l, r->user, NULL);
+		}
+		return;
+	}
+	if (r->has_user && l->pw != NULL) {
+		if (throttle_refused(r->src, 0)) {
+			authd_throttled(r);
+			return;
+		}
+		if (!r->has_pw) {
+			authd_failed(r, 0);
+			return;
+		}
+		if ((h = passwd_lookup(l->pw->pw, r->user, r->ulen)) !=
+		    NULL) {
+			cache_key(l->id, r->user, r->ulen, r->pw, r->pwlen, h,
+			    r->key);
+			if (cache_hit(r->key)) {
+				log_debug("listener %s: password of %.*s: "
+				    "cached", l->name, (int)r->ulen, r->user);
+				authd_stats.cached++;
+				authd_admit(r, l, r->user, h);
+				return;
+			}
+		}
+		throttle_start(r->src);
+		pool_verify(h != NULL ? h : passwd_dummy(l->pw->pw), r->pw,
+		    r->pwlen, authd_gate, authd_verified, r);
+		return;
+	}
+	if (!l->o.anonymous) {
+		authd_refuse(r, l->pw != NULL ? RC_BAD_USERNAME_OR_PASSWORD :
+		    RC_NOT_AUTHORIZED, NULL, 0);
+		return;
+	}
+	authd_admit(r, l, NULL, NULL);
+}
+
+/* Its turn in the pool: is the request's address still let try? */
+static int
+authd_gate(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	return !throttle_refused(r->src, 1);
+}
+
+/* A worker's answer about the request's password, or POOL_SKIPPED. */
+static void
+authd_verified(void *arg, int ok)
+{
+	struct auth_req		*r = arg;
+	struct auth_listener	*l;
+	const struct pw_hash	*h;
+
+	/* A commit came meanwhile: judge again by the new set. */
+	if (r->gen != conf_gen) {
+		throttle_done(r->src, 1, 0);
+		authd_judge(r);
+		return;
+	}
+	if (ok == POOL_SKIPPED) {
+		throttle_done(r->src, 1, 0);
+		authd_throttled(r);
+		return;
+	}
+	l = authd_find_listener(r->lid);
+	h = passwd_lookup(l->pw->pw, r->user, r->ulen);
+	log_debug("listener %s: password of %.*s: %s", l->name,
+	    (int)r->ulen, r->user, ok && h != NULL ? "verified" : "wrong");
+	if (!ok || h == NULL) {
+		authd_failed(r, 1);
+		return;
+	}
+	throttle_done(r->src, 1, 0);
+	cache_add(r->key);
+	authd_admit(r, l, r->user, h);
+}
+
+/* Too many failures from the request's address. */
+static void
+authd_throttled(struct auth_req *r)
+{
+	authd_stats.throttle_refused++;
+	authd_refuse(r, RC_BANNED, "too many failures from its address",
+	    throttle_delay(r->src));
+}
+
+/* A wrong password, or none: counted against the address. */
+static void
+authd_failed(struct auth_req *r, int verified)
+{
+	authd_stats.failed++;
+	throttle_done(r->src, verified, 1);
+	authd_refuse(r, RC_BAD_USERNAME_OR_PASSWORD, NULL,
+	    throttle_delay(r->src));
+}
+
+/* Let the client in, with its compiled ACL if the listener has one. */
+static void
+authd_admit(struct auth_req *r, const struct auth_listener *l,
+    const char *who, const struct pw_hash *h)
+{
+	const char	*why;
+
+	if (l->acl != NULL && acl_compile(l->acl->acl, who, who != NULL ?
+	    r->ulen : 0, r->cid, r->clen, &r->acl, &r->acllen, &why) == -1) {
+		log_warnx("listener %s: client %.*s: its ACL: %s", l->name,
+		    (int)r->clen, r->cid, why);
+		authd_refuse(r, RC_NOT_AUTHORIZED, NULL, 0);
+		return;
+	}
+	if (!r->ended)
+		authd_remember(r->cid, r->clen, l->id, r->has_user, r->user,
+		    r->ulen, h, r->sc != NULL ? &r->sc->cred : NULL,
+		    r->by_cert, r->acl, r->acllen);
+	r->allow = 1;
+	r->reason = RC_SUCCESS;
+	authd_verdict(r);
+}
+
+/* Refuse, at once or after `delay' ms. */
+static void
+authd_refuse(struct auth_req *r, uint8_t reason, const char *why,
+    uint64_t delay)
+{
+	if (why != NULL)
+		log_debug("client %.*s refused: %s", (int)r->clen, r->cid,
+		    why);
+	r->allow = 0;
+	r->reason = reason;
+	if (delay > 0 && delayed < DELAYED_MAX) {
+		authd_stats.throttle_delayed++;
+		delayed++;
+		r->waiting = 1;
+		evtimer_add(&r->delay, delay);
+		return;
+	}
+	authd_verdict(r);
+}
+
+static void
+authd_delayed(void *arg)
+{
+	struct auth_req	*r = arg;
+
+	delayed--;
+	r->waiting = 0;
+	authd_verdict(r);
+}
+
+/* IPC_AUTH_VERDICT; the request ends. */
+static void
+authd_verdict(struct auth_req *r)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	if (chan != NULL) {
+		ipc_begin(chan, IPC_AUTH_VERDICT, r->conn, 4);
+		ipc_put_bool(chan, r->allow);
+		ipc_put_uint(chan, r->reason);
+		ipc_put_bin(chan, r->acl != NULL ? r->acl :
+		    (const uint8_t *)"", r->acllen);
+		ipc_put_bin(chan, r->data, r->allow ? r->datalen : 0);
+		ipc_end(chan, -1);
+	}
+	authd_stats_changed();
+	authd_req_free(r);
+}
+
+static void
+authd_req_free(struct auth_req *r)
+{
+	LIST_REMOVE(r, entry);
+	authd_exchange_end(r);
+	if (r->sc != NULL)
+		freezero(r->sc, sizeof(*r->sc));
+	explicit_bzero(r->data, sizeof(r->data));
+	free(r->cid);
+	free(r->user);
+	freezero(r->pw, r->pwlen + 1);
+	free(r->acl);
+	freezero(r, sizeof(*r));
+}
+
+/*
+ * The counters reach the engine at most every STATS_INTERVAL, and every
+ * STATS_INTERVAL while an address is refused.
+ */
+void
+authd_stats_changed(void)
+{
+	if (stats_pending)
+		return;
+	stats_pending = 1;
+	evtimer_add(&stats_timer, STATS_INTERVAL);
+}
+
+static void
+authd_stats_send(void *arg)
+{
+	struct ipc_chan	*chan = child.peer[PROC_ENGINE];
+
+	(void)arg;
+	stats_pending = 0;
+	authd_stats.workers = pool_size();
+	authd_stats.throttle_addrs = throttle_count();
+	authd_stats.scram_exchanges = exchanges;
+	/* Windows end with no event: look again while any is open. */
+	if (authd_stats.throttle_addrs > 0)
+		authd_stats_changed();
+	if (chan == NULL)
+		return;
+	ipc_begin(chan, IPC_AUTH_STATS, 0, 1);
+	ipc_put_bin(chan, &authd_stats, sizeof(authd_stats));
+	ipc_end(chan, -1);
 }
 
 static void
@@ -728,10 +1297,17 @@ authd_dispatch_engine(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	switch (msg->hdr.type) {
 	case IPC_AUTH_CONNECT:
-		authd_connect(chan, msg);
+		(void)chan;
+		authd_connect(msg);
 		break;
 	case IPC_AUTH_END:
 		authd_end(msg);
+		break;
+	case IPC_AUTH_CONTINUE:
+		authd_scram_continue(msg);
+		break;
+	case IPC_AUTH_REAUTH:
+		authd_reauth(msg);
 		break;
 	default:
 		fatalx("unexpected %s from the engine",

@@ -41,6 +41,7 @@
 #include "brokerd.h"
 #include "log.h"
 #include "passwd.h"
+#include "scram.h"
 
 static struct authfile *
 authfile_find(struct authfile_list *files, int kind, const char *path)
@@ -135,14 +136,20 @@ authfile_read(struct authfile *f, const char **why)
 static int
 authfile_check(const struct authfile *f, char *err, size_t errlen)
 {
-	struct pwfile	*pf;
-	struct aclfile	*af;
+	struct pwfile		*pf;
+	struct aclfile		*af;
+	struct scramfile	*sf;
 
 	if (f->kind == AUTH_FILE_PASSWD) {
 		if ((pf = passwd_parse(f->path, (const char *)f->buf, f->len,
 		    err, errlen)) == NULL)
 			return -1;
 		passwd_free(pf);
+	} else if (f->kind == AUTH_FILE_SCRAM) {
+		if ((sf = scram_file_parse(f->path, (const char *)f->buf,
+		    f->len, err, errlen)) == NULL)
+			return -1;
+		scram_file_free(sf);
 	} else {
 		if ((af = acl_parse(f->path, (const char *)f->buf, f->len,
 		    err, errlen)) == NULL)
@@ -169,7 +176,8 @@ authfile_add(struct authfile_list *files, int kind, const char *path)
 	TAILQ_INSERT_TAIL(files, f, entry);
 	if (authfile_read(f, &why) == -1) {
 		log_warnx("%s %s: %s", kind == AUTH_FILE_PASSWD ?
-		    "password file" : "acl file", path, why);
+		    "password file" : kind == AUTH_FILE_SCRAM ? "scram file" :
+		    "acl file", path, why);
 		return -1;
 	}
 	if (authfile_check(f, err, sizeof(err)) == -1) {
@@ -196,6 +204,9 @@ authfile_load(const struct brokerd_conf *conf, struct authfile_list *files)
 		    l->o.password_file) == -1)
 			rc = -1;
 		if (authfile_add(files, AUTH_FILE_ACL, l->o.acl_file) == -1)
+			rc = -1;
+		if (authfile_add(files, AUTH_FILE_SCRAM,
+		    l->o.scram_file) == -1)
 			rc = -1;
 	}
 	return rc;

@@ -80,6 +80,7 @@ struct brokerd_conf {
 	GLOBAL_SETTINGS(SETTING_FIELD)
 	struct listener_list	 listeners;
 	struct engine_conf	 engine;
+	struct authd_conf	 authd;
 };
 
 /* A file of authd's, read by the parent (authfile.c). */

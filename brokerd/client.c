@@ -62,6 +62,9 @@ static void	client_unsubscribe(struct conn *, uint8_t, const uint8_t *,
 static void	client_disconnect(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 static char	*client_assign_id(void);
+static void	client_auth(struct conn *, uint8_t, const uint8_t *, size_t);
+static void	client_reauthed(struct conn *, int, uint8_t, struct rights *,
+		    const uint8_t *, size_t);
 static void	client_published(struct conn *, struct pub *, uint16_t, int,
 		    uint32_t);
 static int	client_route(struct conn *, struct pub *, uint16_t, int);
@@ -114,6 +117,14 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_connect(c, first, p, len);
 		return 0;
 	}
+	if (c->state == CONN_CHALLENGED) {
+		if (type == MQTT_AUTH)
+			client_auth(c, first, p, len);
+		else
+			client_error(c, RC_PROTOCOL_ERROR, "a packet other "
+			    "than AUTH during authentication");
+		return c->state == CONN_ACTIVE ? 0 : -1;
+	}
 	if (c->state != CONN_ACTIVE)
 		return -1;
 	switch (type) {
@@ -147,12 +158,14 @@ client_packet(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_error(c, RC_PROTOCOL_ERROR, "second CONNECT");
 		break;
 	case MQTT_AUTH:
-		if (v5)
+		if (!v5)
+			client_error(c, RC_MALFORMED_PACKET,
+			    "reserved packet type");
+		else if (c->auth_method == NULL)
 			client_error(c, RC_PROTOCOL_ERROR,
 			    "AUTH without an authentication method");
 		else
-			client_error(c, RC_MALFORMED_PACKET,
-			    "reserved packet type");
+			client_auth(c, first, p, len);
 		break;
 	case MQTT_CONNACK:
 	case MQTT_SUBACK:
@@ -242,10 +255,19 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 		client_refuse(c, cn.version, 0, CONNACK_ID_REJECTED);
 		return;
 	}
+	/* Enhanced authentication: authd knows the methods. */
 	if (v5 && PROP_HAS(&cn.props, PROP_AUTH_METHOD)) {
-		conn_log(c, LOG_NOTICE, "unsupported authentication method");
-		client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD, 0);
-		return;
+		if (cn.props.auth_method.len > MQTT_AUTH_METHOD_MAX ||
+		    (c->auth_method = strndup((const char *)
+		    cn.props.auth_method.p, cn.props.auth_method.len)) ==
+		    NULL ||
+		    strlen(c->auth_method) != cn.props.auth_method.len) {
+			conn_log(c, LOG_NOTICE, "unsupported authentication "
+			    "method");
+			client_refuse(c, MQTT_V5, RC_BAD_AUTHENTICATION_METHOD,
+			    0);
+			return;
+		}
 	}
 	if (!engine_auth_room(len)) {
 		engine_stats.auth_busy++;
@@ -264,6 +286,7 @@ client_connect(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	if (cn.client_id.len == 0 && (c->assigned = client_assign_id()) ==
 	    NULL)
 		fatal(NULL);
+	(void)client_cert_user(c, &cn);
 	/* Who authd is asked about, should the client go before it answers. */
 	if ((c->auth_id = c->assigned != NULL ? strdup(c->assigned) :
 	    strndup((const char *)cn.client_id.p, cn.client_id.len)) == NULL)
@@ -318,6 +341,32 @@ client_auth_next(void)
 		client_pending_decode(c, &cn);
 		engine_auth_request(c, &cn);
 	}
+}
+
+/*
+ * On a listener with `use identity as username' or `use subject as
+ * username', a client with a verified certificate is the certificate's
+ * CN or subject, whatever user name its CONNECT gives: 1, and cn (if not
+ * NULL) says so.  0 if not (authd refuses such a client on such a
+ * listener).
+ */
+int
+client_cert_user(const struct conn *c, struct mqtt_connect *cn)
+{
+	const char	*id;
+
+	if ((!c->l->o.use_identity && !c->l->o.use_subject) ||
+	    c->cert == NULL || c->cert->source == IDENTITY_NONE)
+		return 0;
+	id = c->l->o.use_subject ? c->cert->subject : c->cert->cn;
+	if (id[0] == '\0')
+		return 0;
+	if (cn != NULL) {
+		cn->has_username = 1;
+		cn->username.p = (const uint8_t *)id;
+		cn->username.len = strlen(id);
+	}
+	return 1;
 }
 
 /* A client identifier that no session has: the prefix and 16 digits. */
@@ -462,7 +511,8 @@ client_session(const char *id, const struct mqtt_connect *cn, int *present)
  */
 static uint16_t
 client_connack(struct conn *c, const struct mqtt_connect *cn,
-    struct session *s, int present, int assigned)
+    struct session *s, int present, int assigned, const uint8_t *data,
+    size_t dlen)
 {
 	struct mqtt_connack_info	 ci;
 	uint16_t			 ka = cn->keepalive;
@@ -471,6 +521,11 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 	ci.v5 = cn->version == MQTT_V5;
 	ci.reason = RC_SUCCESS;
 	ci.session_present = present && (ci.v5 || cn->version == MQTT_V311);
+	if (ci.v5 && c->auth_method != NULL) {
+		ci.auth_method = c->auth_method;
+		ci.auth_data = data;
+		ci.auth_data_len = dlen;
+	}
 	if (ci.v5) {
 		if (PROP_HAS(&cn->props, PROP_RECEIVE_MAXIMUM))
 			c->recv_max_out = cn->props.receive_maximum;
@@ -508,12 +563,103 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 }
 
 /*
+ * AUTH from a client of an enhanced authentication: its answer to a
+ * challenge (0x18), or, connected, a request to authenticate again
+ * (0x19).  The method must be the CONNECT's; authd gets the data.
+ */
+static void
+client_auth(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
+{
+	struct mqtt_auth	 a;
+	struct mqtt_error	 e;
+	int			 want;
+
+	if (mqtt_decode_auth(first, p, len, &a, &e) == -1) {
+		client_error(c, e.reason, e.why);
+		return;
+	}
+	if (!PROP_HAS(&a.props, PROP_AUTH_METHOD) ||
+	    a.props.auth_method.len != strlen(c->auth_method) ||
+	    memcmp(a.props.auth_method.p, c->auth_method,
+	    a.props.auth_method.len) != 0) {
+		client_error(c, RC_BAD_AUTHENTICATION_METHOD,
+		    "AUTH with another authentication method");
+		return;
+	}
+	/* 0x18 answers a challenge; 0x19 starts again, connected. */
+	want = c->state == CONN_CHALLENGED || c->reauth == 2 ?
+	    RC_CONTINUE_AUTHENTICATION : RC_REAUTHENTICATE;
+	if (a.reason != want || (c->state == CONN_ACTIVE && c->reauth == 1)) {
+		client_error(c, RC_PROTOCOL_ERROR, "AUTH out of turn");
+		return;
+	}
+	if (want == RC_REAUTHENTICATE) {
+		c->reauth = 1;
+		engine_auth_reauth(c, a.props.auth_data.p,
+		    a.props.auth_data.len);
+		return;
+	}
+	if (c->state == CONN_CHALLENGED) {
+		conn_set_state(c, CONN_AUTH);
+		conn_update(c);
+	} else
+		c->reauth = 1;
+	engine_auth_continue(c, a.props.auth_data.p, a.props.auth_data.len);
+}
+
+/* authd's next step of an enhanced authentication: AUTH 0x18. */
+void
+client_challenge(struct conn *c, const uint8_t *data, size_t len)
+{
+	if (c->state == CONN_AUTH) {
+		conn_set_state(c, CONN_CHALLENGED);
+		if (packet_auth(c, RC_CONTINUE_AUTHENTICATION, c->auth_method,
+		    data, len) == -1)
+			conn_close(c, "authentication data too large");
+		else
+			conn_resume(c);
+	} else if (c->state == CONN_ACTIVE && c->reauth == 1) {
+		c->reauth = 2;
+		if (packet_auth(c, RC_CONTINUE_AUTHENTICATION, c->auth_method,
+		    data, len) == -1)
+			client_error(c, RC_IMPLEMENTATION_SPECIFIC,
+			    "authentication data too large");
+	}
+}
+
+/*
+ * authd's verdict on a re-authentication: AUTH 0x00 and the new rights,
+ * or DISCONNECT with the reason.
+ */
+static void
+client_reauthed(struct conn *c, int allow, uint8_t reason, struct rights *r,
+    const uint8_t *data, size_t len)
+{
+	c->reauth = 0;
+	if (!allow) {
+		rights_unref(r);
+		engine_stats.auth_denied++;
+		client_error(c, reason, "re-authentication failed");
+		return;
+	}
+	if (c->sess != NULL)
+		session_set_rights(c->sess, r);
+	else
+		rights_unref(r);
+	conn_log(c, LOG_DEBUG, "authenticated again");
+	if (packet_auth(c, RC_SUCCESS, c->auth_method, data, len) == -1)
+		client_error(c, RC_IMPLEMENTATION_SPECIFIC,
+		    "authentication data too large");
+}
+
+/*
  * authd's verdict on a held CONNECT (engine_dispatch_authd).  If allowed:
  * take over or resume or start the session, answer CONNACK, send what the
  * session kept.
  */
 void
-client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
+client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r,
+    const uint8_t *data, size_t dlen)
 {
 	struct mqtt_connect	 cn;
 	struct session		*s;
@@ -523,11 +669,19 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	uint16_t		 ka;
 	int			 present, assigned;
 
+	if (c->state == CONN_ACTIVE && c->reauth != 0) {
+		client_reauthed(c, allow, reason, r, data, dlen);
+		return;
+	}
+	/* authd gave up on the client's proof. */
+	if (c->state == CONN_CHALLENGED && !allow)
+		conn_set_state(c, CONN_AUTH);
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;
 	}
 	client_pending_decode(c, &cn);
+	(void)client_cert_user(c, &cn);
 	if (!allow) {
 		rights_unref(r);
 		client_denied(c, &cn, reason);
@@ -574,7 +728,7 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 		session_set_will(s, will, cn.will_qos, cn.will_retain, delay);
 	}
 	store_session(s);
-	ka = client_connack(c, &cn, s, present, assigned);
+	ka = client_connack(c, &cn, s, present, assigned, data, dlen);
 	conn_set_state(c, CONN_ACTIVE);
 	c->since = ev_now();
 	engine_stats.connects++;
@@ -617,8 +771,8 @@ client_auth_abandoned(struct conn *c)
 	s = session_find(c->auth_id);
 	if (s == NULL || !session_identity_is(s, c->l->id, has_user,
 	    c->auth_user, c->auth_ulen))
-		engine_auth_end(c->auth_id, c->l->id, has_user, c->auth_user,
-		    c->auth_ulen);
+		engine_auth_end(c->id, c->auth_id, c->l->id, has_user,
+		    c->auth_user, c->auth_ulen);
 }
 
 /*
@@ -658,8 +812,9 @@ client_gone(struct conn *c, int graceful, const char *why)
 {
 	struct session	*s = c->sess;
 
-	if (c->state == CONN_AUTH)
+	if (c->state == CONN_AUTH || c->state == CONN_CHALLENGED)
 		client_auth_abandoned(c);
+	engine_auth_answered(c);
 	client_free_held(c);
 	if (s == NULL)
 		return;

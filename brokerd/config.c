@@ -33,6 +33,9 @@
 
 GLOBAL_SETTINGS(SETTING_ASSERT)
 
+static int	config_fixed_changed(const struct setting *, size_t,
+		    const void *, const void *);
+
 const struct setting global_settings[] = {
 	GLOBAL_SETTINGS(GLOBAL_DESC)
 };
@@ -50,6 +53,7 @@ config_new(void)
 	TAILQ_INIT(&conf->listeners);
 	settings_defaults(global_settings, global_nsettings, conf);
 	settings_defaults(engine_settings, engine_nsettings, &conf->engine);
+	settings_defaults(authd_settings, authd_nsettings, &conf->authd);
 	return conf;
 }
 
@@ -168,6 +172,12 @@ listener_check(const struct listener_conf *l, char *err, size_t errlen)
 		snprintf(err, errlen, "client certificate required needs ca");
 		return -1;
 	}
+	if ((o->use_identity || o->use_subject) && o->ca[0] == '\0' &&
+	    !o->proxy_protocol) {
+		snprintf(err, errlen, "use identity or subject as username "
+		    "needs ca (client certificates) or proxy protocol");
+		return -1;
+	}
 	if (o->origins[0] != '\0' && !o->websocket) {
 		snprintf(err, errlen, "websocket origins need websocket");
 		return -1;
@@ -278,12 +288,19 @@ config_send_listeners(struct ipc_chan *chan, const struct brokerd_conf *conf)
 	}
 }
 
-/* IPC_AUTH_LISTENER for each listener: who may connect there. */
+/*
+ * IPC_AUTH_CONF, authd's settings (the same program's struct, checked by
+ * the receiver), then IPC_AUTH_LISTENER for each listener: who may
+ * connect there.
+ */
 void
 config_send_auth(struct ipc_chan *chan, const struct brokerd_conf *conf)
 {
 	const struct listener_conf	*l;
 
+	ipc_begin(chan, IPC_AUTH_CONF, 0, 1);
+	ipc_put_bin(chan, &conf->authd, sizeof(conf->authd));
+	ipc_end(chan, -1);
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		ipc_begin(chan, IPC_AUTH_LISTENER, 0, 3);
 		ipc_put_uint(chan, l->id);
@@ -327,6 +344,8 @@ config_reload_apply(struct brokerd_conf *conf, const struct brokerd_conf *new)
 	settings_reload(global_settings, global_nsettings, conf, new);
 	settings_reload(engine_settings, engine_nsettings, &conf->engine,
 	    &new->engine);
+	settings_reload(authd_settings, authd_nsettings, &conf->authd,
+	    &new->authd);
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		TAILQ_FOREACH(nl, &new->listeners, entry)
 			if (listener_same(l, nl))
@@ -343,20 +362,32 @@ int
 config_reload_check(const struct brokerd_conf *old,
     const struct brokerd_conf *new)
 {
-	const struct setting	*s;
-	size_t			 i;
-	int			 n = 0;
+	int	 n = 0;
 
 	if (!config_listeners_equal(old, new)) {
 		log_warnx("reload: listeners changed; restart brokerd to "
 		    "apply");
 		n++;
 	}
-	for (i = 0; i < global_nsettings; i++) {
-		s = &global_settings[i];
-		if (!s->reload && !settings_equal(s, 1, old, new, 0)) {
+	n += config_fixed_changed(global_settings, global_nsettings, old, new);
+	n += config_fixed_changed(authd_settings, authd_nsettings, &old->authd,
+	    &new->authd);
+	return n;
+}
+
+/* The rows of a table that a reload cannot change, and did. */
+static int
+config_fixed_changed(const struct setting *tab, size_t ntab, const void *old,
+    const void *new)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < ntab; i++) {
+		if (!tab[i].reload && !settings_equal(&tab[i], 1, old, new,
+		    0)) {
 			log_warnx("reload: %s changed; restart brokerd to "
-			    "apply", s->kw);
+			    "apply", tab[i].kw);
 			n++;
 		}
 	}

@@ -485,7 +485,8 @@ conn_events(struct conn *c)
 	 * most) and kept until the verdict; the descriptor stays in the
 	 * kernel's set, as nearly every client sends nothing then.
 	 */
-	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE) &&
+	if ((c->state == CONN_NEW || c->state == CONN_ACTIVE ||
+	    c->state == CONN_CHALLENGED) &&
 	    conn_outq(c) < econf.max_client_buffer)
 		flags |= EV_READ;
 	if (c->state == CONN_AUTH && buf_len(&c->rbuf) == 0)
@@ -512,7 +513,8 @@ conn_io(int fd, int flags, void *arg)
 		conn_flush(c);
 	}
 	if ((flags & EV_READ) && (c->state == CONN_NEW ||
-	    c->state == CONN_ACTIVE || c->state == CONN_AUTH)) {
+	    c->state == CONN_ACTIVE || c->state == CONN_AUTH ||
+	    c->state == CONN_CHALLENGED)) {
 		conn_read(c);
 		if (c->state == CONN_AUTH)
 			conn_events(c);
@@ -652,7 +654,7 @@ conn_process(struct conn *c, uint8_t *p, size_t len)
 	int		 r;
 
 	while (used < len && (c->state == CONN_NEW ||
-	    c->state == CONN_ACTIVE)) {
+	    c->state == CONN_ACTIVE || c->state == CONN_CHALLENGED)) {
 		if (c->state == CONN_NEW && (p[used] >> 4) != MQTT_CONNECT) {
 			engine_stats.protocol_errors++;
 			conn_close(c, "the first packet is not CONNECT");
@@ -666,7 +668,7 @@ conn_process(struct conn *c, uint8_t *p, size_t len)
 			    "malformed remaining length");
 			break;
 		}
-		limit = c->state == CONN_NEW ? econf.max_connect_size :
+		limit = c->state != CONN_ACTIVE ? econf.max_connect_size :
 		    econf.max_packet_size;
 		if (hlen + rl > limit) {
 			client_error(c, RC_PACKET_TOO_LARGE,
@@ -735,7 +737,8 @@ conn_resume(struct conn *c)
 {
 	buf_secret(&c->rbuf, 0);
 	conn_events(c);
-	if (buf_len(&c->rbuf) == 0 || c->state != CONN_ACTIVE)
+	if (buf_len(&c->rbuf) == 0 || (c->state != CONN_ACTIVE &&
+	    c->state != CONN_CHALLENGED))
 		return;
 	if (conn_process_rbuf(c) == 0)
 		conn_events(c);
@@ -1053,6 +1056,7 @@ conn_timer(void *arg)
 	switch (c->state) {
 	case CONN_NEW:
 	case CONN_AUTH:
+	case CONN_CHALLENGED:	/* an exchange abandoned half-way */
 		engine_stats.connect_timeouts++;
 		conn_close(c, "no CONNECT in time");
 		break;
@@ -1207,6 +1211,7 @@ conn_close(struct conn *c, const char *why)
 	free(c->assigned);
 	free(c->auth_id);
 	free(c->auth_user);
+	free(c->auth_method);
 	for (i = 0; i < c->nalias; i++)
 		free(c->alias[i]);
 	free(c->alias);

@@ -90,6 +90,7 @@
 struct engine_stats	 engine_stats;
 struct engine_conf	 econf;
 static struct tlsproxy_stats	 tlsproxy_stats;	/* as it last sent them */
+static struct authd_stats	 authd_stats;		/* likewise */
 
 static int		 engine_configured;
 
@@ -199,9 +200,10 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	struct ipc_chan	*a = child.peer[PROC_AUTHD];
 	char		 addr[64];
 
+	c->at_authd = 1;
 	engine_stats.auth_asked++;
 	conn_addr(c, addr, sizeof(addr));
-	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
+	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 11);
 	ipc_put_uint(a, c->l->id);
 	if (c->assigned != NULL)
 		ipc_put_str(a, c->assigned);
@@ -214,6 +216,53 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	ipc_put_bin(a, cn->password.p, cn->password.len);
 	ipc_put_str(a, addr);
 	ipc_put_uint(a, cn->version);
+	ipc_put_str(a, c->auth_method != NULL ? c->auth_method : "");
+	ipc_put_bin(a, cn->props.auth_data.p, c->auth_method != NULL ?
+	    cn->props.auth_data.len : 0);
+	ipc_put_bool(a, client_cert_user(c, NULL));
+	ipc_end(a, -1);
+}
+
+/*
+ * authd has answered the CONNECT of `c', or `c' has gone: it no longer
+ * counts against max auth waiting.  (A verdict for a connection that has
+ * gone is not counted again; a SCRAM exchange that waits for the
+ * client's proof counts until its verdict.)
+ */
+void
+engine_auth_answered(struct conn *c)
+{
+	if (c->at_authd) {
+		c->at_authd = 0;
+		engine_stats.auth_asked--;
+	}
+}
+
+/* The client's answer to authd's challenge (AUTH 0x18). */
+void
+engine_auth_continue(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_CONTINUE, c->id, 1);
+	ipc_put_bin(a, data, len);
+	ipc_end(a, -1);
+}
+
+/* A connected client authenticates again (AUTH 0x19). */
+void
+engine_auth_reauth(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct ipc_chan	*a = child.peer[PROC_AUTHD];
+
+	ipc_begin(a, IPC_AUTH_REAUTH, c->id, 6);
+	ipc_put_uint(a, c->l->id);
+	ipc_put_str(a, c->auth_id);
+	ipc_put_bool(a, c->auth_user != NULL);
+	ipc_put_strn(a, c->auth_user != NULL ? c->auth_user : "",
+	    c->auth_user != NULL ? c->auth_ulen : 0);
+	ipc_put_str(a, c->auth_method);
+	ipc_put_bin(a, data, len);
 	ipc_end(a, -1);
 }
 
@@ -230,12 +279,12 @@ engine_auth_room(size_t len)
 
 /* A session's identity has ended, or a CONNECT went before its verdict. */
 void
-engine_auth_end(const char *id, uint32_t lid, int has_user, const char *user,
-    size_t ulen)
+engine_auth_end(uint32_t conn, const char *id, uint32_t lid, int has_user,
+    const char *user, size_t ulen)
 {
 	struct ipc_chan	*a = child.peer[PROC_AUTHD];
 
-	ipc_begin(a, IPC_AUTH_END, 0, 4);
+	ipc_begin(a, IPC_AUTH_END, conn, 4);
 	ipc_put_str(a, id);
 	ipc_put_uint(a, lid);
 	ipc_put_bool(a, has_user);
@@ -329,6 +378,10 @@ engine_show_stats(struct ipc_chan *chan)
 	control_stat(chan, "tlsproxy." #name, tlsproxy_stats.name);
 	TLSPROXY_STATS(TLSPROXY_STAT_SHOW)
 #undef TLSPROXY_STAT_SHOW
+#define AUTHD_STAT_SHOW(name)						\
+	control_stat(chan, "authd." #name, authd_stats.name);
+	AUTHD_STATS(AUTHD_STAT_SHOW)
+#undef AUTHD_STAT_SHOW
 }
 
 void
@@ -467,7 +520,8 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 {
 	struct conn	*c;
 	struct rights	*r = NULL;
-	const void	*acl;
+	const void	*acl, *data;
+	size_t		 dlen;
 	const char	*id, *user;
 	char		*cid;
 	uint64_t	 reason;
@@ -477,9 +531,6 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	(void)chan;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_VERDICT:
-		if (engine_stats.auth_asked == 0)
-			fatalx("IPC_AUTH_VERDICT: nothing was asked");
-		engine_stats.auth_asked--;
 		allow = ipc_get_bool(msg, 0);
 		reason = ipc_get_uint(msg, 1);
 		acl = ipc_get_bin(msg, 2, &len);
@@ -490,11 +541,25 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 		if (!allow && (reason < 0x80 || reason > 0xff))
 			reason = RC_NOT_AUTHORIZED;
 		/* The client may have gone while authd thought. */
-		if ((c = conn_by_id(msg->hdr.id)) != NULL)
+		data = ipc_get_bin(msg, 3, &dlen);
+		if (dlen > MQTT_AUTH_DATA_MAX)
+			fatalx("IPC_AUTH_VERDICT: authentication data too "
+			    "large");
+		if ((c = conn_by_id(msg->hdr.id)) != NULL) {
+			engine_auth_answered(c);
 			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
-			    r);
+			    r, data, dlen);
+		}
 		else
 			rights_unref(r);
+		break;
+	case IPC_AUTH_CHALLENGE:
+		data = ipc_get_bin(msg, 0, &dlen);
+		if (dlen > MQTT_AUTH_DATA_MAX)
+			fatalx("IPC_AUTH_CHALLENGE: authentication data too "
+			    "large");
+		if ((c = conn_by_id(msg->hdr.id)) != NULL)
+			client_challenge(c, data, dlen);
 		break;
 	case IPC_AUTH_RIGHTS:
 		id = ipc_get_str(msg, 0, &idlen);
@@ -507,6 +572,11 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 		client_rights(cid, ipc_get_uint(msg, 1), ipc_get_bool(msg, 2),
 		    user, ulen, ipc_get_bool(msg, 4), r);
 		free(cid);
+		break;
+	case IPC_AUTH_STATS:
+		if (ipc_get_struct(msg, 0, &authd_stats,
+		    sizeof(authd_stats)) == -1)
+			fatalx("IPC_AUTH_STATS: not a struct authd_stats");
 		break;
 	default:
 		fatalx("unexpected %s from authd",

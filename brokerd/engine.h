@@ -66,6 +66,7 @@ struct addrcount {
 enum conn_state {
 	CONN_NEW,		/* waiting for CONNECT */
 	CONN_AUTH,		/* waiting for authd */
+	CONN_CHALLENGED,	/* waiting for the client's AUTH, for authd */
 	CONN_ACTIVE,
 	CONN_CLOSING,		/* flushing its last packet */
 	CONN_DEAD		/* closed; freed at the end of the turn */
@@ -161,6 +162,9 @@ struct conn {
 	char			*auth_id;	/* what authd was asked about */
 	char			*auth_user;	/* NULL: no user name */
 	size_t			 auth_ulen;
+	char			*auth_method;	/* MQTT 5 enhanced, or NULL */
+	int			 reauth;	/* AUTH 0x19 under way */
+	int			 at_authd;	/* counted in auth_asked */
 	uint32_t		 max_packet_out;	/* the client's */
 	uint16_t		 recv_max_out;		/* the client's */
 	uint16_t		 alias_max;	/* told in its CONNACK */
@@ -495,11 +499,14 @@ void		 engine_dispatch_parent(struct ipc_chan *, struct ipc_msg *);
 void		 engine_turn_end(void);
 void		 engine_serve(void);
 void		 engine_show_stats(struct ipc_chan *);
-void		 engine_auth_end(const char *, uint32_t, int, const char *,
-		    size_t);
+void		 engine_auth_end(uint32_t, const char *, uint32_t, int,
+		    const char *, size_t);
 void		 engine_auth_request(struct conn *,
 		    const struct mqtt_connect *);
 int		 engine_auth_room(size_t);
+void		 engine_auth_answered(struct conn *);
+void		 engine_auth_continue(struct conn *, const uint8_t *, size_t);
+void		 engine_auth_reauth(struct conn *, const uint8_t *, size_t);
 
 /* conn.c */
 struct conn	*conn_after(uint32_t);
@@ -536,7 +543,10 @@ size_t		 conn_drain(struct conn *);
 int		 client_packet(struct conn *, uint8_t, const uint8_t *,
 		    size_t);
 int		 client_topic_reserved(const uint8_t *, size_t);
-void		 client_verdict(struct conn *, int, uint8_t, struct rights *);
+void		 client_verdict(struct conn *, int, uint8_t, struct rights *,
+		    const uint8_t *, size_t);
+void		 client_challenge(struct conn *, const uint8_t *, size_t);
+int		 client_cert_user(const struct conn *, struct mqtt_connect *);
 void		 client_rights(const char *, uint32_t, int, const char *,
 		    size_t, int, struct rights *);
 void		 client_error(struct conn *, uint8_t, const char *);
@@ -607,6 +617,8 @@ size_t		 route_holders(struct pub *, struct session ***);
 /* packet.c */
 void		 packet_ack(struct conn *, uint8_t, uint16_t, uint8_t);
 void		 packet_connack(struct conn *, const struct mqtt_connack_info *);
+int		 packet_auth(struct conn *, uint8_t, const char *,
+		    const uint8_t *, size_t);
 int		 packet_disconnect(struct conn *, uint8_t);
 void		 packet_pingresp(struct conn *);
 void		 packet_suback(struct conn *, uint8_t, uint16_t,

@@ -56,6 +56,17 @@ packet_connack(struct conn *c, const struct mqtt_connack_info *ci)
 		packet_send(c);
 }
 
+/* AUTH: a step of the client's enhanced authentication (MQTT 5). */
+int
+packet_auth(struct conn *c, uint8_t reason, const char *method,
+    const uint8_t *data, size_t len)
+{
+	if (mqtt_encode_auth(&out, reason, method, data, len) == -1)
+		return -1;
+	packet_send(c);
+	return 0;
+}
+
 /* DISCONNECT with a reason: only MQTT 5 has one.  Returns -1 if not sent. */
 int
 packet_disconnect(struct conn *c, uint8_t reason)

@@ -809,7 +809,7 @@ words_add(char *w)
 	return 0;
 }
 
-/* A line of words: one setting of the parent's or the engine's table. */
+/* A line of words: one setting of the parent's, authd's or the engine's. */
 static int
 setting_line(void)
 {
@@ -823,6 +823,11 @@ setting_line(void)
 		tab = global_settings;
 		n = global_nsettings;
 		base = conf;
+	} else if (settings_known(authd_settings, authd_nsettings, words,
+	    nwords)) {
+		tab = authd_settings;
+		n = authd_nsettings;
+		base = &conf->authd;
 	}
 	if (settings_parse(tab, n, base, words, nwords, &used, err,
 	    sizeof(err)) == -1) {
@@ -849,7 +854,8 @@ listener_check_open(const struct listener_conf *l)
 	int				 local = 0;
 
 	if (l->kind != LISTEN_TCP || l->o.anonymous ||
-	    l->o.password_file[0] != '\0')
+	    l->o.password_file[0] != '\0' || l->o.scram_file[0] != '\0' ||
+	    l->o.use_identity || l->o.use_subject)
 		return 0;
 	if (l->ss.ss_family == AF_INET) {
 		sin = (const struct sockaddr_in *)&l->ss;

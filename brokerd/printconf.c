@@ -50,6 +50,8 @@ print_config(FILE *fp, const struct brokerd_conf *conf)
 	settings_print(fp, engine_settings, engine_nsettings, &conf->engine,
 	    0);
 	putc('\n', fp);
+	settings_print(fp, authd_settings, authd_nsettings, &conf->authd, 0);
+	putc('\n', fp);
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		fprintf(fp, "listen on ");
 		if (l->kind == LISTEN_UNIX)

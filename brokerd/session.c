@@ -291,7 +291,7 @@ session_free(struct session *s)
 	session_clear(s);
 	rights_unref(s->rights);
 	if (s->identified)
-		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+		engine_auth_end(0, s->id, s->lid, s->has_user, s->user, s->ulen);
 	free(s->user);
 	evtimer_del(&s->timer);
 	RB_REMOVE(session_tree, &sessions, s);
@@ -797,7 +797,7 @@ session_set_identity(struct session *s, uint32_t lid, int has_user,
 	if (session_identity_is(s, lid, has_user, user, ulen))
 		return;
 	if (s->identified)
-		engine_auth_end(s->id, s->lid, s->has_user, s->user, s->ulen);
+		engine_auth_end(0, s->id, s->lid, s->has_user, s->user, s->ulen);
 	free(s->user);
 	s->user = NULL;
 	s->ulen = 0;

@@ -25,6 +25,7 @@
 
 #define ENGINE_DESC(...)	SETTING_DESC(struct engine_conf, __VA_ARGS__)
 #define LISTENER_DESC(...)	SETTING_DESC(struct listener_opts, __VA_ARGS__)
+#define AUTHD_DESC(...)		SETTING_DESC(struct authd_conf, __VA_ARGS__)
 
 static const char *const persistence_words[] = { "off", "nosync", "sync" };
 static const char *const damaged_store_words[] = { "refuse", "move-aside" };
@@ -32,6 +33,7 @@ static const char *const slow_subscriber_words[] = { "drop", "disconnect" };
 
 ENGINE_SETTINGS(SETTING_ASSERT)
 LISTENER_SETTINGS(SETTING_ASSERT)
+AUTHD_SETTINGS(SETTING_ASSERT)
 
 const struct setting engine_settings[] = {
 	ENGINE_SETTINGS(ENGINE_DESC)
@@ -44,3 +46,9 @@ const struct setting listener_settings[] = {
 };
 const size_t listener_nsettings =
     sizeof(listener_settings) / sizeof(listener_settings[0]);
+
+const struct setting authd_settings[] = {
+	AUTHD_SETTINGS(AUTHD_DESC)
+};
+const size_t authd_nsettings =
+    sizeof(authd_settings) / sizeof(authd_settings[0]);

@@ -126,6 +126,9 @@ enum listen_kind {
 	X(anonymous, FLAG, 0, 0, 1, "allow anonymous", 1)		\
 	X(password_file, PATH, "", 0, PATH_MAX, "password file", 1)	\
 	X(acl_file, PATH, "", 0, PATH_MAX, "acl file", 1)		\
+	X(scram_file, PATH, "", 0, PATH_MAX, "scram file", 1)		\
+	X(use_identity, FLAG, 0, 0, 1, "use identity as username", 0)	\
+	X(use_subject, FLAG, 0, 0, 1, "use subject as username", 0)	\
 	X(max_conns, U32, 0, 1, UINT32_MAX, "max connections", 0)	\
 	X(max_conns_addr, U32, 0, 1, UINT32_MAX,			\
 	    "max connections per address", 0)				\
@@ -156,6 +159,46 @@ enum listen_kind {
 	X(max_handshakes_addr, U32, 32, 1, 1000000,			\
 	    "max handshakes per address", 0)				\
 	X(handshake_timeout, U32, 10, 1, 3600, "handshake timeout", 0)
+
+/*
+ * authd's own settings (IPC_AUTH_CONF, before its files): the pool of
+ * processes that run the password KDF, and the throttling of addresses
+ * whose logins fail (authd.8).
+ */
+#define AUTHD_SETTINGS(X)						\
+	X(workers, U32, 4, 1, AUTHD_WORKERS_MAX, "auth workers", 0)	\
+	X(fail_limit, U32, 10, 0, 1000000, "auth fail limit", 1)	\
+	X(fail_window, U32, 60, 1, 86400, "auth fail window", 1)	\
+	X(exchange_timeout, U32, 30, 1, 3600, "auth exchange timeout", 1)
+
+#define AUTHD_WORKERS_MAX	64
+
+struct authd_conf {
+	AUTHD_SETTINGS(SETTING_FIELD)
+};
+
+/*
+ * authd's counters, shown by brokerctl show stats as "authd.NAME": authd
+ * sends them to the engine when they change (IPC_AUTH_STATS).
+ */
+#define AUTHD_STATS(X)							\
+	X(workers)		/* processes that run the KDF */	\
+	X(verified)		/* passwords checked by a worker */	\
+	X(cached)		/* ... known good from the cache */	\
+	X(failed)		/* wrong passwords, unknown users */	\
+	X(queued)		/* verifications waiting for a worker */ \
+	X(queued_max)		/* the most that ever waited */		\
+	X(throttle_delayed)	/* refusals answered late */		\
+	X(throttle_refused)	/* logins refused for an address's failures */ \
+	X(throttle_addrs)	/* addresses refused now */		\
+	X(scram_verified)	/* SCRAM proofs that were right */	\
+	X(scram_expired)	/* SCRAM exchanges abandoned */	\
+	X(scram_exchanges)	/* ... under way now */
+
+#define AUTHD_STAT_FIELD(name)	uint64_t name;
+struct authd_stats {
+	AUTHD_STATS(AUTHD_STAT_FIELD)
+};
 
 /* The files of a TLS listener (IPC_TLS_PEM). */
 enum tls_pem_kind {
@@ -223,5 +266,7 @@ extern const struct setting	 engine_settings[];
 extern const size_t		 engine_nsettings;
 extern const struct setting	 listener_settings[];
 extern const size_t		 listener_nsettings;
+extern const struct setting	 authd_settings[];
+extern const size_t		 authd_nsettings;
 
 #endif /* BROKERD_CONF_H */

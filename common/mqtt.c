@@ -1153,6 +1153,11 @@ put_bin(uint8_t *p, const void *v, size_t len)
 	return p + len;
 }
 
+static uint8_t	*put_auth_props(uint8_t *, const char *, size_t,
+		    const uint8_t *, size_t);
+static int	enc_with_props(struct buf *, uint8_t, const uint8_t *, size_t,
+		    const uint8_t *, size_t);
+
 /* A CONNECT as a client sends it: MQTT 3.1.1 or 5. */
 int
 mqtt_encode_connect(struct buf *b, const struct mqtt_connect_out *co)
@@ -1326,9 +1331,9 @@ mqtt_encode_pingreq(struct buf *b)
 int
 mqtt_encode_connack(struct buf *b, const struct mqtt_connack_info *ci)
 {
-	uint8_t		 props[512], *p, *start;
-	size_t		 plen = 0, idlen = 0, rslen = 0;
-	uint32_t	 rl;
+	uint8_t		 props[512 + MQTT_AUTH_METHOD_MAX + MQTT_AUTH_DATA_MAX];
+	uint8_t		*p, *start, head[2];
+	size_t		 idlen = 0, rslen = 0, mlen = 0;
 
 	if (!ci->v5) {
 		if ((p = enc_begin(b, MQTT_CONNACK << 4, 2)) == NULL)
@@ -1343,7 +1348,10 @@ mqtt_encode_connack(struct buf *b, const struct mqtt_connack_info *ci)
 		idlen = strlen(ci->assigned_client_id);
 	if (ci->reason_string != NULL)
 		rslen = strlen(ci->reason_string);
-	if (idlen > 256 || rslen > 128)
+	if (ci->auth_method != NULL)
+		mlen = strlen(ci->auth_method);
+	if (idlen > 256 || rslen > 128 || mlen > MQTT_AUTH_METHOD_MAX ||
+	    ci->auth_data_len > MQTT_AUTH_DATA_MAX)
 		return -1;
 	p = props;
 	if (ci->send_session_expiry) {
@@ -1390,17 +1398,32 @@ mqtt_encode_connack(struct buf *b, const struct mqtt_connack_info *ci)
 			*p++ = PROP_SERVER_KEEP_ALIVE;
 			p += mqtt_put_u16(p, ci->server_keep_alive);
 		}
+		if (mlen > 0)
+			p = put_auth_props(p, ci->auth_method, mlen,
+			    ci->auth_data, ci->auth_data_len);
 	}
 	if (rslen > 0)
 		p = put_str_prop(p, PROP_REASON_STRING, ci->reason_string,
 		    rslen);
-	plen = p - props;
-	rl = 2 + mqtt_varint_size(plen) + plen;
-	if ((p = enc_begin(b, MQTT_CONNACK << 4, rl)) == NULL)
+	head[0] = ci->session_present ? 1 : 0;
+	head[1] = ci->reason;
+	return enc_with_props(b, MQTT_CONNACK << 4, head, 2, props,
+	    p - props);
+}
+
+/* A packet of `hlen' bytes of variable header, then its properties. */
+static int
+enc_with_props(struct buf *b, uint8_t first, const uint8_t *head,
+    size_t hlen, const uint8_t *props, size_t plen)
+{
+	uint8_t		*p, *start;
+
+	if ((p = enc_begin(b, first, hlen + mqtt_varint_size(plen) +
+	    plen)) == NULL)
 		return -1;
 	start = b->data + b->wpos;
-	*p++ = ci->session_present ? 1 : 0;
-	*p++ = ci->reason;
+	memcpy(p, head, hlen);
+	p += hlen;
 	p += mqtt_varint_encode(p, plen);
 	memcpy(p, props, plen);
 	enc_end(b, start, p + plen);
@@ -1474,6 +1497,34 @@ mqtt_encode_pingresp(struct buf *b)
 	start = b->data + b->wpos;
 	enc_end(b, start, p);
 	return 0;
+}
+
+/* Authentication Method and, if any, Authentication Data. */
+static uint8_t *
+put_auth_props(uint8_t *p, const char *method, size_t mlen,
+    const uint8_t *data, size_t dlen)
+{
+	p = put_str_prop(p, PROP_AUTH_METHOD, method, mlen);
+	if (dlen > 0) {
+		*p++ = PROP_AUTH_DATA;
+		p = put_bin(p, data, dlen);
+	}
+	return p;
+}
+
+/* An AUTH from the server: a reason code, the method and its data. */
+int
+mqtt_encode_auth(struct buf *b, uint8_t reason, const char *method,
+    const uint8_t *data, size_t dlen)
+{
+	uint8_t		 props[3 + MQTT_AUTH_METHOD_MAX + 3 +
+			    MQTT_AUTH_DATA_MAX];
+	size_t		 mlen = strlen(method);
+
+	if (mlen > MQTT_AUTH_METHOD_MAX || dlen > MQTT_AUTH_DATA_MAX)
+		return -1;
+	return enc_with_props(b, MQTT_AUTH << 4, &reason, 1, props,
+	    put_auth_props(props, method, mlen, data, dlen) - props);
 }
 
 /* An MQTT 5 DISCONNECT from the server. */

@@ -373,7 +373,15 @@ struct mqtt_connack_info {
 	int		 sub_id_available;
 	int		 shared_available;
 	const char	*reason_string;
+	/* Enhanced authentication: method (NULL: none) and data. */
+	const char	*auth_method;
+	const uint8_t	*auth_data;
+	size_t		 auth_data_len;
 };
+
+/* What the server sends of an enhanced authentication, at most. */
+#define MQTT_AUTH_METHOD_MAX	64
+#define MQTT_AUTH_DATA_MAX	1024
 
 /*
  * A PUBLISH to encode: everything but the payload's bytes, which the
@@ -411,6 +419,8 @@ int	 mqtt_publish_size(const struct mqtt_publish_out *,
 size_t	 mqtt_encode_publish_head(uint8_t *, const struct mqtt_publish_out *,
 	    const struct mqtt_publish_len *);
 int	 mqtt_encode_connack(struct buf *, const struct mqtt_connack_info *);
+int	 mqtt_encode_auth(struct buf *, uint8_t, const char *,
+	    const uint8_t *, size_t);
 int	 mqtt_encode_ack(struct buf *, uint8_t, uint16_t, uint8_t, int,
 	    const char *);
 int	 mqtt_encode_suback(struct buf *, uint8_t, uint16_t, const uint8_t *,

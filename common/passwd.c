@@ -498,6 +498,16 @@ passwd_lookup(const struct pwfile *pf, const char *user, size_t ulen)
 }
 
 /*
+ * What an unknown user's password is checked against, so that it costs
+ * what a known one does (authd's workers verify it as any other).
+ */
+const struct pw_hash *
+passwd_dummy(const struct pwfile *pf)
+{
+	return &pf->dummy;
+}
+
+/*
  * Is this the user's password?  1 or 0.  An unknown user costs one
  * verification all the same, so that timing does not tell who exists.
  */

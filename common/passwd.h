@@ -69,6 +69,7 @@ const struct pw_hash *passwd_lookup(const struct pwfile *, const char *,
 		    size_t);
 int		 passwd_check(const struct pwfile *, const char *, size_t,
 		    const char *, size_t);
+const struct pw_hash *passwd_dummy(const struct pwfile *);
 int		 passwd_decode(struct pw_hash *, const char *, size_t,
 		    const char **);
 int		 passwd_verify(const struct pw_hash *, const char *, size_t);

@@ -207,6 +207,15 @@ static const long sandbox_tlsproxy[] = {
 	__NR_shutdown, __NR_getsockname, __NR_getpeername,
 };
 
+/*
+ * glibc's qsort() asks sysconf() for the physical memory when it sorts
+ * more than a little (acl_compile() of a large ACL file): without this a
+ * client of a listener with a 1,000-rule ACL killed authd.
+ */
+static const long sandbox_authd[] = {
+	__NR_sysinfo,
+};
+
 /* Berkeley DB in the data directory (its chroot). */
 static const long sandbox_storaged[] = {
 	__NR_openat, __NR_newfstatat, __NR_fsync, __NR_fdatasync,
@@ -242,7 +251,7 @@ static const struct {
 } sandbox_linux[PROC_MAX] = {
 	[PROC_ENGINE] =	  { sandbox_engine, NELEM(sandbox_engine), 0 },
 	[PROC_TLSPROXY] = { sandbox_tlsproxy, NELEM(sandbox_tlsproxy), 0 },
-	[PROC_AUTHD] =	  { NULL, 0, 0 },
+	[PROC_AUTHD] =	  { sandbox_authd, NELEM(sandbox_authd), 0 },
 	[PROC_STORAGED] = { sandbox_storaged, NELEM(sandbox_storaged), 1 },
 };
 

@@ -176,7 +176,7 @@ struct setting {
 	_Static_assert(SETTING_OK_##k(d, lo, hi),			\
 	    "setting " #f ": default out of range or type too narrow");
 
-#define SETTINGS_MAX_WORDS	64	/* a listener with every TLS option */
+#define SETTINGS_MAX_WORDS	96	/* a listener with every option */
 
 /* settings.c */
 void		 settings_defaults(const struct setting *, size_t, void *);

@@ -36,6 +36,12 @@
 
 struct child	 child;
 
+/*
+ * Runs between the privilege drop and the system's sandbox, if set
+ * before child_main(): where authd forks its workers (pool.c).
+ */
+void		(*child_confining)(void);
+
 static void	child_log_sink(int, const char *);
 static void	child_log_flush(void);
 static void	child_parent_closed(struct ipc_chan *, const char *);
@@ -221,6 +227,8 @@ child_ready(void)
 	if (child.sandboxed)
 		fatalx("second IPC_CONF_END");
 	sandbox_drop(child.self, &child.sandbox);
+	if (child_confining != NULL)
+		child_confining();
 	sandbox_enter(child.self, &child.sandbox);
 	child.sandboxed = 1;
 	ipc_send(child.parent, IPC_READY, 0, -1);

@@ -36,6 +36,7 @@ struct child {
 };
 
 extern struct child	 child;
+extern void		(*child_confining)(void);
 
 void	child_init(enum proc_type, ipc_dispatch_fn);
 __dead void child_main(enum proc_type, int, char *[], ipc_dispatch_fn);

@@ -90,6 +90,8 @@ struct ipc_hdr {
 	/* parent -> authd: a file a listener names: kind		\
 	 * (AUTH_FILE_*), path, contents (wiped once sent) */		\
 	X(IPC_AUTH_FILE,	"usb",		0)			\
+	/* parent -> authd, first: struct authd_conf (conf.h) */	\
+	X(IPC_AUTH_CONF,	"b",		0)			\
 	/* parent -> authd: listener id, address,			\
 	 * struct listener_opts (conf.h) */				\
 	X(IPC_AUTH_LISTENER,	"usb",		0)			\
@@ -98,21 +100,37 @@ struct ipc_hdr {
 	X(IPC_AUTH_COMMIT,	"",		0)			\
 	/* engine -> authd, id = connection: listener id, client id	\
 	 * (assigned if it was empty), has user name, user name, has	\
-	 * password, password, address, protocol version */		\
-	X(IPC_AUTH_CONNECT,	"uststbsu",	0)			\
+	 * password, password, address, protocol version,		\
+	 * authentication method ("": none), authentication data,	\
+	 * the user name is the verified certificate's identity */	\
+	X(IPC_AUTH_CONNECT,	"uststbsusbt",	0)			\
 	/* authd -> engine, id = connection: allow, MQTT 5 reason	\
 	 * code, the client's compiled ACL (aclmatch.h; empty: the	\
-	 * listener has no ACL file) */					\
-	X(IPC_AUTH_VERDICT,	"tub",		0)			\
-	/* engine -> authd: a session of this identity has ended, or a	\
-	 * CONNECT went before its verdict: client id, listener id,	\
-	 * has user name, user name (as in IPC_AUTH_CONNECT) */		\
+	 * listener has no ACL file), authentication data for the	\
+	 * CONNACK or the AUTH that ends a re-authentication */		\
+	X(IPC_AUTH_VERDICT,	"tubb",		0)			\
+	/* authd -> engine, id = connection: the next step of an	\
+	 * enhanced authentication: authentication data (AUTH 0x18) */	\
+	X(IPC_AUTH_CHALLENGE,	"b",		0)			\
+	/* engine -> authd, id = connection: the client's answer (AUTH	\
+	 * 0x18 with the same method): authentication data */		\
+	X(IPC_AUTH_CONTINUE,	"b",		0)			\
+	/* engine -> authd, id = connection: a connected client asks to	\
+	 * authenticate again (AUTH 0x19): listener id, client id, has	\
+	 * user name, user name, method, authentication data */		\
+	X(IPC_AUTH_REAUTH,	"ustssb",	0)			\
+	/* engine -> authd: a session of this identity has ended (id 0), \
+	 * or the CONNECT of connection id went before its verdict:	\
+	 * client id, listener id, has user name, user name (as in	\
+	 * IPC_AUTH_CONNECT) */						\
 	X(IPC_AUTH_END,		"suts",		0)			\
 	/* authd -> engine, after a reload: the identity's new rights:	\
 	 * client id, listener id, has user name, user name, still	\
 	 * allowed (if not: disconnect), compiled ACL (as in the	\
 	 * verdict) */							\
 	X(IPC_AUTH_RIGHTS,	"sutstb",	0)			\
+	/* authd -> engine: struct authd_stats (conf.h) */		\
+	X(IPC_AUTH_STATS,	"b",		0)			\
 	/* parent -> engine: a control socket: read-only (the monitor	\
 	 * socket)?, the gid of the control group or -1 */		\
 	X(IPC_CONTROL,		"ti",		IPC_FD)			\
@@ -249,6 +267,7 @@ extern const struct ipc_schema ipc_schemas[IPC_TYPE_MAX];
 /* IPC_AUTH_FILE kinds. */
 #define AUTH_FILE_PASSWD	0
 #define AUTH_FILE_ACL		1
+#define AUTH_FILE_SCRAM		2
 #define AUTH_FILE_MAX		(8 * 1024 * 1024)	/* bytes */
 
 /* Frame limits. */

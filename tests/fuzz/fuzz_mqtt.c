@@ -87,7 +87,8 @@ open_conn(int i)
 static void
 verdict(struct conn *c, int allow)
 {
-	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED, NULL);
+	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED, NULL,
+	    NULL, 0);
 }
 
 static size_t

@@ -96,13 +96,15 @@ DISCONNECT = b"\xe0\x00"
 class Client:
     """A socket speaking raw MQTT, with packet reading."""
 
-    def __init__(self, port=None, path=None, timeout=10):
+    def __init__(self, port=None, path=None, timeout=10, source=None):
         if path:
             self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             self.sock.connect(path)
         else:
-            self.sock = socket.create_connection(("127.0.0.1", port),
-                                                 timeout=timeout)
+            # source: another loopback address (127.0.0.2) to come from
+            self.sock = socket.create_connection(
+                ("127.0.0.1", port), timeout=timeout,
+                source_address=(source, 0) if source else None)
         self.sock.settimeout(timeout)
         self.buf = b""
 

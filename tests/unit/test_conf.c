@@ -150,6 +150,7 @@ parse_everything(void)
 		fail_msg("mkstemp");
 	write_table(fp, global_settings, global_nsettings, 0, 0);
 	write_table(fp, engine_settings, engine_nsettings, 100, 0);
+	write_table(fp, authd_settings, authd_nsettings, 300, 0);
 	fprintf(fp, "listen on 127.0.0.1 port 1883");
 	write_table(fp, listener_settings, listener_nsettings, 200, 1);
 	fprintf(fp, "\n");
@@ -167,6 +168,8 @@ test_every_setting_parses(void **state)
 	check_table("file", global_settings, global_nsettings, 0, conf);
 	check_table("file", engine_settings, engine_nsettings, 100,
 	    &conf->engine);
+	check_table("file", authd_settings, authd_nsettings, 300,
+	    &conf->authd);
 	check_table("file", listener_settings, listener_nsettings, 200,
 	    &TAILQ_FIRST(&conf->listeners)->o);
 	config_free(conf);
@@ -193,6 +196,8 @@ test_every_setting_round_trips(void **state)
 	    again, 0));
 	assert_true(settings_equal(engine_settings, engine_nsettings,
 	    &conf->engine, &again->engine, 0));
+	assert_true(settings_equal(authd_settings, authd_nsettings,
+	    &conf->authd, &again->authd, 0));
 	assert_true(listener_same(TAILQ_FIRST(&conf->listeners),
 	    TAILQ_FIRST(&again->listeners)));
 	assert_true(settings_equal(listener_settings, listener_nsettings,
@@ -324,6 +329,7 @@ test_every_setting_documented(void **state)
 		{ global_settings, &global_nsettings },
 		{ engine_settings, &engine_nsettings },
 		{ listener_settings, &listener_nsettings },
+		{ authd_settings, &authd_nsettings },
 	};
 	FILE		*fp;
 	size_t		 nlines = 0, t, i;

@@ -330,7 +330,8 @@ cl_open_now(struct client *cl)
 static void
 verdict(struct conn *c, int allow)
 {
-	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED, NULL);
+	client_verdict(c, allow, allow ? RC_SUCCESS : RC_NOT_AUTHORIZED, NULL,
+	    NULL, 0);
 }
 
 /*
