@@ -519,6 +519,16 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r)
 	uint16_t		 ka;
 	int			 present, assigned;
 
+	if (c->auth_asked) {
+		c->auth_asked = 0;
+		engine_stats.auth_asked--;
+	}
+	if (c->onauthq) {
+		/* Answered without being asked (an in-process driver). */
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+	}
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;

@@ -200,6 +200,7 @@ engine_auth_request(struct conn *c, const struct mqtt_connect *cn)
 	char		 addr[64];
 
 	engine_stats.auth_asked++;
+	c->auth_asked = 1;
 	conn_addr(c, addr, sizeof(addr));
 	ipc_begin(a, IPC_AUTH_CONNECT, c->id, 8);
 	ipc_put_uint(a, c->l->id);
@@ -473,9 +474,6 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 	(void)chan;
 	switch (msg->hdr.type) {
 	case IPC_AUTH_VERDICT:
-		if (engine_stats.auth_asked == 0)
-			fatalx("IPC_AUTH_VERDICT: nothing was asked");
-		engine_stats.auth_asked--;
 		allow = ipc_get_bool(msg, 0);
 		reason = ipc_get_uint(msg, 1);
 		acl = ipc_get_bin(msg, 2, &len);
@@ -489,8 +487,13 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 		if ((c = conn_by_id(msg->hdr.id)) != NULL)
 			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
 			    r);
-		else
+		else {
+			/* Asked about: its count goes with the answer. */
+			if (engine_stats.auth_asked == 0)
+				fatalx("IPC_AUTH_VERDICT: nothing was asked");
+			engine_stats.auth_asked--;
 			rights_unref(r);
+		}
 		break;
 	case IPC_AUTH_RIGHTS:
 		id = ipc_get_str(msg, 0, &idlen);

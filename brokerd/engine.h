@@ -128,6 +128,7 @@ struct conn {
 	TAILQ_ENTRY(conn)	 preq;		/* holds bytes before CONNACK */
 	TAILQ_ENTRY(conn)	 authq;		/* waits to ask authd */
 	uint8_t			 onauthq;
+	uint8_t			 auth_asked;	/* a verdict is to come */
 	size_t			 prebytes;	/* those bytes */
 	uint8_t			 onpreq;
 	struct held_head	 held;
