@@ -676,6 +676,12 @@ client_verdict(struct conn *c, int allow, uint8_t reason, struct rights *r,
 	/* authd gave up on the client's proof. */
 	if (c->state == CONN_CHALLENGED && !allow)
 		conn_set_state(c, CONN_AUTH);
+	if (c->onauthq) {
+		/* Answered without being asked (an in-process driver). */
+		TAILQ_REMOVE(&authq, c, authq);
+		c->onauthq = 0;
+		engine_stats.auth_queued--;
+	}
 	if (c->state != CONN_AUTH) {
 		rights_unref(r);
 		return;

@@ -549,8 +549,7 @@ engine_dispatch_authd(struct ipc_chan *chan, struct ipc_msg *msg)
 			engine_auth_answered(c);
 			client_verdict(c, allow, allow ? RC_SUCCESS : reason,
 			    r, data, dlen);
-		}
-		else
+		} else
 			rights_unref(r);
 		break;
 	case IPC_AUTH_CHALLENGE:

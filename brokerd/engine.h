@@ -640,6 +640,7 @@ struct sub	*topic_sub_after(struct session *, const char *);
 int		 topic_overlap(const uint8_t *, size_t, const uint8_t *,
 		    size_t);
 void		 topic_remove_sub(struct sub *);
+uint32_t	 topic_level_hash(const uint8_t *, size_t);
 unsigned int	 topic_split(const uint8_t *, size_t, const uint8_t **,
 		    uint16_t *, unsigned int);
 typedef void	(*topic_match_cb)(struct sub *, void *);

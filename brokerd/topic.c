@@ -26,6 +26,7 @@
 #include <sys/queue.h>
 #include <sys/tree.h>
 
+#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +54,56 @@ sub_cmp(struct sub *a, struct sub *b)
 	return strcmp(a->filter, b->filter);
 }
 
-static uint32_t
-level_hash(const uint8_t *p, size_t len)
-{
-	uint32_t	 h = 2166136261u;
+#define ROTL64(x, b)	(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
+	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
+} while (0)
 
-	while (len-- > 0)
-		h = (h ^ *p++) * 16777619u;
-	return h;
+/*
+ * SipHash-2-4 of a level with a key drawn at start: level names a client
+ * chooses cannot be made to collide, as with an unkeyed hash and linear
+ * probing they could (every lookup a scan of the table).
+ */
+uint32_t
+topic_level_hash(const uint8_t *p, size_t len)
+{
+	static uint64_t	 k[2];
+	static int	 keyed;
+	uint64_t	 v0, v1, v2, v3, m, b = (uint64_t)len << 56;
+	size_t		 i, left = len & 7;
+
+	if (!keyed) {
+		arc4random_buf(k, sizeof(k));
+		keyed = 1;
+	}
+	v0 = k[0] ^ 0x736f6d6570736575ULL;
+	v1 = k[1] ^ 0x646f72616e646f6dULL;
+	v2 = k[0] ^ 0x6c7967656e657261ULL;
+	v3 = k[1] ^ 0x7465646279746573ULL;
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&m, p + i, 8);
+		m = le64toh(m);
+		v3 ^= m;
+		SIPROUND(v0, v1, v2, v3);
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m;
+	}
+	for (m = 0; left > 0; left--)
+		m |= (uint64_t)p[i + left - 1] << (8 * (left - 1));
+	b |= m;
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	return (uint32_t)(v0 ^ v1 ^ v2 ^ v3);
 }
 
 static struct tnode *
@@ -212,7 +255,7 @@ struct tnode *
 tnode_lookup(struct tnode *n, const uint8_t *lvl, size_t len, int create)
 {
 	struct tnode	*k;
-	uint32_t	 hv = level_hash(lvl, len);
+	uint32_t	 hv = topic_level_hash(lvl, len);
 
 	if ((k = kids_find(n, lvl, len, hv)) != NULL || !create)
 		return k;
@@ -623,7 +666,7 @@ topic_match(const uint8_t *topic, size_t len, topic_match_cb cb,
 	cur[0] = sub_root;
 	ncur = 1;
 	for (i = 0; i < nlev && ncur > 0; i++) {
-		uint32_t	 hv = level_hash(lv_ptr[i], lv_len[i]);
+		uint32_t	 hv = topic_level_hash(lv_ptr[i], lv_len[i]);
 		int		 wild = !(i == 0 && dollar);
 
 		/* Each node adds at most two to the next frontier. */
