@@ -161,10 +161,15 @@ def test_kdf_workers_sandboxed():
     kids = [p for p in os.listdir("/proc") if p.isdigit() and
             _ppid(int(p)) == authd]
     check(len(kids) == 3, "3 workers: %r" % kids)
-    for k in kids:
+    def status(k):
         with open("/proc/%s/status" % k) as f:
-            st = dict(line.split(":", 1) for line in f if ":" in line)
-        check(st["Seccomp"].strip() == "2", "worker %s: seccomp" % k)
+            return dict(line.split(":", 1) for line in f if ":" in line)
+
+    for k in kids:
+        # A worker loads the filter just after it is forked.
+        wait_for(lambda: status(k)["Seccomp"].strip() == "2", 10,
+                 "worker %s: seccomp" % k)
+        st = status(k)
         check(st["Uid"].split()[0] == open("/proc/%d/status" % authd)
               .read().split("Uid:")[1].split()[0], "worker %s: uid" % k)
         fds = os.listdir("/proc/%s/fd" % k)
