@@ -105,7 +105,8 @@ STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
 		   storaged/store.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
 		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
-BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
+BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c brokerctl/edit.c \
+		   brokerctl/users.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 

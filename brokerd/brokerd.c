@@ -56,6 +56,7 @@ static __dead void	parent_shutdown(int);
 static void		parent_fatal_cleanup(void);
 static void		parent_signal(int, void *);
 static int		parent_reload(char *, size_t);
+static int		parent_reload_auth(char *, size_t);
 static void		parent_ready_timeout(void *);
 static void		parent_flush(void *);
 static int		parent_verbosity(const struct brokerd_conf *);
@@ -418,9 +419,13 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 		log_emit(pri, line);
 		break;
 	case IPC_CTL_RELOAD:
+	case IPC_CTL_RELOAD_AUTH:
 		if (p->type != PROC_ENGINE)
-			fatalx("IPC_CTL_RELOAD from %s", name);
-		ok = parent_reload(line, sizeof(line)) == 0;
+			fatalx("%s from %s", ipc_type_name(msg->hdr.type), name);
+		if (msg->hdr.type == IPC_CTL_RELOAD)
+			ok = parent_reload(line, sizeof(line)) == 0;
+		else
+			ok = parent_reload_auth(line, sizeof(line)) == 0;
 		ipc_begin(p->chan, IPC_CTL_RESULT, msg->hdr.id, 2);
 		ipc_put_bool(p->chan, ok);
 		ipc_put_str(p->chan, line);
@@ -580,6 +585,30 @@ parent_reload(char *msg, size_t size)
 		    "; some changes need a restart (see the log)" : "",
 		    tls ? "; some TLS files could not be read: those "
 		    "listeners keep their certificates (see the log)" : "");
+	return 0;
+}
+
+/*
+ * brokerctl user, group and acl, after their edit: the password and ACL
+ * files of the running configuration are read again, and nothing else
+ * (an edit of brokerd.conf waiting for its reload keeps waiting).  authd
+ * swaps them in at once, as at a reload.
+ */
+static int
+parent_reload_auth(char *msg, size_t size)
+{
+	struct authfile_list	 files;
+
+	if (authfile_load(brokerd_conf, &files) == -1) {
+		authfile_free(&files);
+		log_warnx("password and ACL files: keeping the running ones");
+		snprintf(msg, size, "the password and ACL files have errors "
+		    "(see the log); brokerd keeps the users and ACLs it had");
+		return -1;
+	}
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
+	log_info("password and ACL files read again");
+	snprintf(msg, size, "users and ACLs reloaded");
 	return 0;
 }
 
