@@ -244,6 +244,14 @@ $(TLSPROXY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(LIBTLSPROXY) \
 	    -o $@ $< $(LIBTLSPROXY) $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) \
 	    $(TLS_LIBS) $(PKG_LIBS) $(AUTH_LIBS)
 
+# brokerctl's file editor links its one object.
+$(BUILD)/tests/test_edit: tests/unit/test_edit.c \
+    $(BUILD)/obj/brokerctl/edit.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(BUILD)/obj/brokerctl/edit.o $(LIBCOMMON) $(UNIT_LIBS) \
+	    $(PKG_LIBS) $(AUTH_LIBS)
+
 deps:
 	@sh scripts/deps
 

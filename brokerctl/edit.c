@@ -174,9 +174,9 @@ edit_passwd(const char *path, const char *in, size_t len, enum edit_op op,
 	if ((pf = passwd_parse(path, in, len, err, errlen)) == NULL)
 		return -1;
 	passwd_free(pf);
-	text_add(out, "", 0);
 	if (passwd_user_valid(user, strlen(user), &u) == -1)
 		return edit_fail(err, errlen, "%s: %s", user, u);
+	text_add(out, "", 0);
 	while (p < end) {
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			nl = end;

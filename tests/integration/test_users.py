@@ -10,8 +10,8 @@ import stat
 import subprocess
 
 import mqttraw as raw
-from harness import (CLEANUP, IS_ROOT, Sub, binary, broker, check, pub,
-                     wait_for)
+from harness import (CLEANUP, IS_ROOT, Sub, binary, broker, check,
+                     memory_holds, pub, wait_for)
 from pahoclient import Paho
 
 ACL = """\
@@ -355,3 +355,20 @@ def test_not_root_refused():
     r = ctl(b, "user", "add", "-b", "eve", "x", check_rc=False)
     check(r.returncode == 2 and "not running" in r.stderr, r.stderr)
     check(read(b.pw) == before[0], "unchanged")
+
+
+def test_no_hash_in_engine():
+    """The engine, which serves the control socket, passes paths, never
+    a hash: after user add and a login, it holds none of the new one."""
+    if not IS_ROOT:
+        return
+    b = users_broker()
+    ctl(b, "user", "add", "-b", "bob", "b0b")
+    check(can_login(b, "bob", "b0b"), "bob logs in")
+    line = [ln for ln in read(b.pw).splitlines() if ln.startswith("bob:")][0]
+    h = line.split(":", 1)[1]
+    engine = b.children()["engine"]
+    for needle in (h.encode(), h.rsplit("$", 1)[1].encode()):
+        where = memory_holds(engine, needle)
+        check(not where, "%r in the engine's %s" % (needle, where))
+    check(memory_holds(os.getpid(), h.encode()), "the scan finds a copy")
