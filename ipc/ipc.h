@@ -96,6 +96,8 @@ struct ipc_hdr {
 	/* parent -> authd: the files and listeners sent since the	\
 	 * last one replace the old ones, all at once */		\
 	X(IPC_AUTH_COMMIT,	"",		0)			\
+	/* authd -> parent, the id of the commit: it is running */	\
+	X(IPC_AUTH_COMMITTED,	"",		0)			\
 	/* engine -> authd, id = connection: listener id, client id	\
 	 * (assigned if it was empty), has user name, user name, has	\
 	 * password, password, address, protocol version */		\
