@@ -293,7 +293,7 @@ FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
 		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c \
 		   tlsproxy/ws.c tlsproxy/http.c tlsproxy/proxy.c \
-		   storaged/record.c
+		   storaged/record.c brokerctl/edit.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a
