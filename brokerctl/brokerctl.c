@@ -380,13 +380,18 @@ brokerctl_request(void)
 
 /*
  * users.c: the listeners and their files, if this user may change
- * things (brokerctl exits if not).
+ * things (brokerctl exits if not); asked once.
  */
 size_t
 ctl_auth_files(struct ctl_listener **l)
 {
-	verb = &auth_files_verb;
-	brokerctl_request();
+	static int	 asked;
+
+	if (!asked) {
+		verb = &auth_files_verb;
+		brokerctl_request();
+		asked = 1;
+	}
 	*l = listeners;
 	return nlisteners;
 }
