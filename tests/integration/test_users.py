@@ -274,6 +274,32 @@ def test_groups():
     refused(b, ["group", "del", "readers"], 1, "no group readers")
 
 
+def test_concurrent_edits():
+    """Ten brokerctl at once: the lock makes each edit see the last one,
+    so none is lost."""
+    b = users_broker()
+    names = ["u%d" % i for i in range(10)]
+    procs = [subprocess.Popen([binary("brokerctl"), "-s", b.control, "user",
+                               "add", "-b", "-m", "sha512-pbkdf2", "-i",
+                               "1000", n, "pw" + n],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for n in names]
+    procs += [subprocess.Popen([binary("brokerctl"), "-s", b.control, "acl",
+                                "add", "-u", "alice", "read", "t/%d" % i],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True) for i in range(10)]
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        check(p.returncode == 0, "exit %d: %s" % (p.returncode, err))
+    users = [ln.split(":")[0] for ln in read(b.pw).splitlines()]
+    check(sorted(users) == sorted(["alice"] + names), "users: %r" % users)
+    rules = [ln for ln in read(b.acl).splitlines() if ln.startswith(
+        "topic read t/")]
+    check(len(rules) == 10, "rules: %r" % rules)
+    for n in names[:3]:
+        check(can_login(b, n, "pw" + n), n)
+
+
 def test_survives_restart():
     b = users_broker()
     ctl(b, "user", "add", "-b", "bob", "b0b")
