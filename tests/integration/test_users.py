@@ -57,6 +57,13 @@ def users_broker(acl=ACL, listen_extra=""):
     return b.start()
 
 
+def restart(b):
+    """Stop b and start it again, with a fresh log (wait_ready reads it)."""
+    b.stop()
+    os.rename(b.log, b.log + ".old")
+    b.start()
+
+
 def ctl(b, *args, **kw):
     return b.ctl(*args, **kw)
 
@@ -308,8 +315,7 @@ def test_survives_restart():
     ctl(b, "group", "add", "writers")
     ctl(b, "group", "member", "add", "writers", "bob")
     ctl(b, "acl", "add", "-g", "writers", "write", "news/#")
-    b.stop()
-    b.start()
+    restart(b)
     check(can_login(b, "bob", "b0b"), "bob after a restart")
     check(not can_login(b, "alice", "pencil"), "alice's old password")
     s = Sub(b, "news/#", 1, args=["-u", "bob", "-P", "b0b"])
@@ -369,10 +375,9 @@ def test_not_root_refused():
     check((read(b.pw), read(b.acl)) == before, "files unchanged")
     # The monitor socket is read-only: refused before any file is read.
     mon = os.path.join(b.dir, "mon.sock")
-    b.stop()
     b.extra = 'monitor socket "%s"' % mon
     b.write_conf()
-    b.start()
+    restart(b)
     r = ctl(b, "user", "add", "-b", "eve", "x", sock=mon, check_rc=False)
     check(r.returncode == 3 and "permission denied" in r.stderr, r.stderr)
     check(read(b.pw) == before[0], "unchanged")
