@@ -106,7 +106,8 @@ STORAGED_SRCS	 = storaged/storaged.c storaged/db.c storaged/record.c \
 		   storaged/store.c
 TLSPROXY_SRCS	 = tlsproxy/tlsproxy.c tlsproxy/ws.c tlsproxy/http.c \
 		   tlsproxy/proxy.c tlsproxy/tls.c tlsproxy/relay.c
-BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c
+BROKERCTL_SRCS	 = brokerctl/brokerctl.c brokerctl/passwd.c brokerctl/edit.c \
+		   brokerctl/users.c
 
 obj		 = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -244,6 +245,14 @@ $(TLSPROXY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(LIBTLSPROXY) \
 	    -o $@ $< $(LIBTLSPROXY) $(LIBBROKERD) $(LIBCOMMON) $(UNIT_LIBS) \
 	    $(TLS_LIBS) $(PKG_LIBS) $(AUTH_LIBS)
 
+# brokerctl's file editor links its one object.
+$(BUILD)/tests/test_edit: tests/unit/test_edit.c \
+    $(BUILD)/obj/brokerctl/edit.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(BUILD)/obj/brokerctl/edit.o $(LIBCOMMON) $(UNIT_LIBS) \
+	    $(PKG_LIBS) $(AUTH_LIBS)
+
 deps:
 	@sh scripts/deps
 
@@ -285,7 +294,7 @@ FUZZ_FLAGS	 = -g -O1 -fsanitize=address,undefined \
 FUZZ_SRCS	 = $(COMMON_SRCS) $(filter-out brokerd/brokerd.c,\
 		   $(BROKERD_SRCS)) $(BUILD)/gen/parse.c \
 		   tlsproxy/ws.c tlsproxy/http.c tlsproxy/proxy.c \
-		   storaged/record.c
+		   storaged/record.c brokerctl/edit.c
 FUZZ_OBJS	 = $(patsubst %.c,$(BUILD)/fuzzobj/%.o,\
 		   $(patsubst $(BUILD)/%,%,$(FUZZ_SRCS)))
 LIBFUZZ		 = $(BUILD)/libfuzz.a

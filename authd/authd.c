@@ -352,6 +352,8 @@ authd_dispatch_parent(struct ipc_chan *chan, struct ipc_msg *msg)
 		break;
 	case IPC_AUTH_COMMIT:
 		authd_commit();
+		/* For brokerctl user, group, acl: their change is in force. */
+		ipc_send(chan, IPC_AUTH_COMMITTED, msg->hdr.id, -1);
 		break;
 	default:
 		fatalx("unexpected %s from the parent",

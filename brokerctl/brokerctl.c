@@ -46,14 +46,16 @@
 enum arg {
 	ARG_NONE,
 	ARG_OPT,		/* one, optional */
-	ARG_CLIENT_S		/* a client id and maybe -s */
+	ARG_CLIENT_S,		/* a client id and maybe -s */
+	ARG_REST		/* its own options and arguments (run) */
 };
 
 enum shape {
 	SHAPE_RESULT,		/* {"result": "..."} */
 	SHAPE_OBJECT,		/* counters: one object */
 	SHAPE_LIST,		/* an array of objects */
-	SHAPE_TEXT		/* text as it comes */
+	SHAPE_TEXT,		/* text as it comes */
+	SHAPE_QUIET		/* nothing: for brokerctl itself */
 };
 
 struct verb {
@@ -66,6 +68,7 @@ struct verb {
 	int		 flag;		/* log verbose: 1, brief: 0 */
 	void		(*print)(struct ipc_msg *);
 	const char	*help;
+	int		(*run)(enum edit_op, int, char *[]);
 };
 
 static void	print_stat(struct ipc_msg *);
@@ -76,6 +79,7 @@ static void	print_retained(struct ipc_msg *);
 static void	print_listener(struct ipc_msg *);
 static void	print_process(struct ipc_msg *);
 static void	print_text(struct ipc_msg *);
+static void	collect_listener(struct ipc_msg *);
 
 static const struct verb verbs[] = {
 	{ { "show", "clients" }, ARG_OPT, "[client-id]",
@@ -114,10 +118,49 @@ static const struct verb verbs[] = {
 	{ { "log", "brief" }, ARG_NONE, "",
 	    IPC_CTL_LOG_VERBOSE, IPC_NONE, SHAPE_RESULT, 0, NULL,
 	    "log at the configured level" },
+	/* users.c: they edit the files, then ask for IPC_CTL_RELOAD_AUTH. */
+	{ { "user", "add" }, ARG_REST, "[-b] [-f file | -l listener] "
+	    "[-m method] user [password]", IPC_NONE, IPC_NONE, SHAPE_RESULT,
+	    EDIT_USER_ADD, NULL, "add a user to the password file",
+	    brokerctl_user },
+	{ { "user", "del" }, ARG_REST, "[-f file | -l listener] user",
+	    IPC_NONE, IPC_NONE, SHAPE_RESULT, EDIT_USER_DEL, NULL,
+	    "delete a user; connected, it is disconnected", brokerctl_user },
+	{ { "user", "passwd" }, ARG_REST, "[-b] [-f file | -l listener] "
+	    "[-m method] user [password]", IPC_NONE, IPC_NONE, SHAPE_RESULT,
+	    EDIT_USER_PASSWD, NULL, "change a user's password",
+	    brokerctl_user },
+	{ { "group", "add" }, ARG_REST, "[-f file | -l listener] group",
+	    IPC_NONE, IPC_NONE, SHAPE_RESULT, EDIT_GROUP_ADD, NULL,
+	    "add a group to the ACL file", brokerctl_group },
+	{ { "group", "del" }, ARG_REST, "[-f file | -l listener] group",
+	    IPC_NONE, IPC_NONE, SHAPE_RESULT, EDIT_GROUP_DEL, NULL,
+	    "delete a group, its members and its rules", brokerctl_group },
+	{ { "group", "member", "add" }, ARG_REST, "[-f file | -l listener] "
+	    "group user", IPC_NONE, IPC_NONE, SHAPE_RESULT, EDIT_MEMBER_ADD,
+	    NULL, "make a user a member of a group", brokerctl_group },
+	{ { "group", "member", "del" }, ARG_REST, "[-f file | -l listener] "
+	    "group user", IPC_NONE, IPC_NONE, SHAPE_RESULT, EDIT_MEMBER_DEL,
+	    NULL, "take a user out of a group", brokerctl_group },
+	{ { "acl", "add" }, ARG_REST, "[-f file | -l listener] "
+	    "[-u user | -g group | -p] access filter", IPC_NONE, IPC_NONE,
+	    SHAPE_RESULT, EDIT_RULE_ADD, NULL, "add a rule to the ACL file",
+	    brokerctl_acl },
+	{ { "acl", "del" }, ARG_REST, "[-f file | -l listener] "
+	    "[-u user | -g group | -p] [access] filter", IPC_NONE, IPC_NONE,
+	    SHAPE_RESULT, EDIT_RULE_DEL, NULL, "delete a rule",
+	    brokerctl_acl },
 };
+
+/* The requests of users.c. */
+static const struct verb auth_files_verb = { { "auth-files" }, ARG_NONE, "",
+	IPC_CTL_AUTH_FILES, IPC_CTL_LISTENER, SHAPE_QUIET, 0,
+	collect_listener, "", NULL };
+static const struct verb reload_auth_verb = { { "reload-auth" }, ARG_NONE,
+	"", IPC_CTL_RELOAD_AUTH, IPC_NONE, SHAPE_QUIET, 0, NULL, "", NULL };
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 
-static int		 json;
+int			 ctl_json;
 static int		 nrecords;
 static int		 detail;	/* show clients ID */
 static int		 replied;
@@ -126,18 +169,27 @@ static const struct verb *verb;
 static const char	*request_arg = "";
 static int		 end_session;
 static int		 jfirst;
+static const char	*sockpath = BROKERD_SOCKET;
+static int		 rest_argc;
+static char		**rest_argv;
+static struct ctl_listener *listeners;
+static size_t		 nlisteners;
+static char		 result[1024];
 
 static __dead void	usage(void);
 static const struct verb *parse_verb(int, char *[]);
 static void		brokerctl_dispatch(struct ipc_chan *, struct ipc_msg *);
 static void		brokerctl_closed(struct ipc_chan *, const char *);
 static void		brokerctl_flush(void *);
+static void		brokerctl_request(void);
+static void		json_string(const char *, size_t, int);
+static const char	*error_note;
 
 static __dead void
 usage(void)
 {
 	extern char	*__progname;
-	char		 line[80];
+	char		 line[160];
 	size_t		 i, j;
 
 	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n"
@@ -151,7 +203,12 @@ usage(void)
 			strlcat(line, " ", sizeof(line));
 		}
 		strlcat(line, verbs[i].argname, sizeof(line));
-		fprintf(stderr, "  %-36s %s\n", line, verbs[i].help);
+		if (strlen(line) > 36)
+			fprintf(stderr, "  %s\n  %-36s %s\n", line, "",
+			    verbs[i].help);
+		else
+			fprintf(stderr, "  %-36s %s\n", line,
+			    verbs[i].help);
 	}
 	exit(CTL_EXIT_FAILED);
 }
@@ -191,6 +248,9 @@ parse_verb(int argc, char *argv[])
 		return NULL;
 	for (n = 0; n < MAXWORDS && found->words[n] != NULL; n++)
 		;
+	/* Its own getopt: its last word stands for the program's name. */
+	rest_argc = argc - n + 1;
+	rest_argv = argv + n - 1;
 	argv += n;
 	argc -= n;
 	if (found->arg == ARG_OPT && argc == 1)
@@ -245,10 +305,7 @@ send_request(struct ipc_chan *chan)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
-	struct ipc_chan		*chan;
-	const char		*sockpath = BROKERD_SOCKET;
-	int			 ch, fd;
+	int	 ch;
 
 	/* Offline: no socket, its own options. */
 	if (argc > 1 && strcmp(argv[1], "passwd") == 0)
@@ -262,7 +319,7 @@ main(int argc, char *argv[])
 #endif
 		switch (ch) {
 		case 'j':
-			json = 1;
+			ctl_json = 1;
 			break;
 		case 's':
 			sockpath = optarg;
@@ -275,10 +332,26 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0 || (verb = parse_verb(argc, argv)) == NULL)
 		usage();
-	detail = verb->request == IPC_CTL_SHOW_CLIENTS && request_arg[0] != '\0' &&
-	    !json;
-
 	log_init(1, LOG_USER);
+	ev_init();
+	if (verb->run != NULL)
+		return verb->run(verb->flag, rest_argc, rest_argv);
+	detail = verb->request == IPC_CTL_SHOW_CLIENTS &&
+	    request_arg[0] != '\0' && !ctl_json;
+	brokerctl_request();
+	if (fflush(stdout) == EOF || ferror(stdout))
+		err(CTL_EXIT_FAILED, "stdout");
+	return CTL_EXIT_OK;
+}
+
+/* Sends the request of `verb' and handles its reply. */
+static void
+brokerctl_request(void)
+{
+	struct sockaddr_un	 sun;
+	struct ipc_chan		*chan;
+	int			 fd;
+
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path)) >=
@@ -288,22 +361,84 @@ main(int argc, char *argv[])
 		err(CTL_EXIT_FAILED, "socket");
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		if (errno == EACCES || errno == EPERM)
-			err(CTL_EXIT_DENIED, "%s", sockpath);
+			errx(CTL_EXIT_DENIED, "permission denied: %s is for "
+			    "root, brokerd's user and the control group",
+			    sockpath);
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			errx(CTL_EXIT_UNREACHABLE, "brokerd is not running "
 			    "(nothing listens on %s)", sockpath);
 		err(CTL_EXIT_UNREACHABLE, "connect %s", sockpath);
 	}
-
-	ev_init();
+	replied = ended = nrecords = 0;
 	chan = ipc_chan_new(fd, "brokerd", IPC_CTL_MAXLEN, 0,
 	    brokerctl_dispatch, brokerctl_closed, NULL);
 	send_request(chan);
 	ev_setflush(brokerctl_flush, NULL);
 	ev_dispatch();
+	ipc_chan_free(chan);
+}
+
+/*
+ * users.c: the listeners and their files, if this user may change
+ * things (brokerctl exits if not); asked once.
+ */
+size_t
+ctl_auth_files(struct ctl_listener **l)
+{
+	static int	 asked;
+
+	if (!asked) {
+		verb = &auth_files_verb;
+		brokerctl_request();
+		asked = 1;
+	}
+	*l = listeners;
+	return nlisteners;
+}
+
+/*
+ * users.c, after an edit: brokerd reads the password and ACL files
+ * again.  If it cannot, brokerctl says so, and `done' (what was
+ * written), and exits.
+ */
+void
+ctl_reload_auth(const char *done, char *msg, size_t size)
+{
+	verb = &reload_auth_verb;
+	error_note = done;
+	brokerctl_request();
+	strlcpy(msg, result, size);
+}
+
+/* users.c: what was done, as text or as {"result": "..."}. */
+void
+ctl_print_result(const char *text)
+{
+	if (ctl_json) {
+		printf("{\"result\": ");
+		json_string(text, strlen(text), 0);
+		printf("}\n");
+	} else
+		printf("%s\n", text);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		err(CTL_EXIT_FAILED, "stdout");
-	return CTL_EXIT_OK;
+}
+
+static void
+collect_listener(struct ipc_msg *msg)
+{
+	struct ctl_listener	*l;
+
+	if ((l = reallocarray(listeners, nlisteners + 1, sizeof(*l))) == NULL)
+		err(CTL_EXIT_FAILED, NULL);
+	listeners = l;
+	l = &listeners[nlisteners++];
+	memset(l, 0, sizeof(*l));
+	l->id = ipc_get_uint(msg, 0);
+	if (ipc_get_cstr(msg, 1, l->name, sizeof(l->name)) == -1 ||
+	    ipc_get_cstr(msg, 10, l->passwd, sizeof(l->passwd)) == -1 ||
+	    ipc_get_cstr(msg, 11, l->acl, sizeof(l->acl)) == -1)
+		errx(CTL_EXIT_BROKEN, "bad listener record from brokerd");
 }
 
 static void
@@ -462,7 +597,7 @@ header(const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (json || nrecords > 0)
+	if (ctl_json || nrecords > 0)
 		return;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
@@ -476,7 +611,7 @@ print_stat(struct ipc_msg *msg)
 	size_t		 len;
 
 	name = ipc_get_str(msg, 0, &len);
-	if (json) {
+	if (ctl_json) {
 		printf("%s\n  ", nrecords > 0 ? "," : "{");
 		json_string(name, len, 0);
 		printf(": %llu", (unsigned long long)ipc_get_uint(msg, 1));
@@ -516,7 +651,7 @@ print_client(struct ipc_msg *msg)
 	time_t		 t = since;
 	struct tm	*tm;
 
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		jstr("client_id", msg, 0);
 		jstr("address", msg, 1);
@@ -584,7 +719,7 @@ print_session(struct ipc_msg *msg)
 	int		 online = ipc_get_bool(msg, 1);
 	char		 exp[32], in[32];
 
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		jstr("client_id", msg, 0);
 		jbool("online", online);
@@ -632,7 +767,7 @@ print_sub(struct ipc_msg *msg)
 	uint64_t	 id = ipc_get_uint(msg, 6);
 	char		 opts[32], sid[24];
 
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		jstr("client_id", msg, 0);
 		jstr("filter", msg, 1);
@@ -670,7 +805,7 @@ print_retained(struct ipc_msg *msg)
 	size_t			 len, i;
 
 	p = ipc_get_bin(msg, 4, &len);
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		jstr("topic", msg, 0);
 		juint("qos", ipc_get_uint(msg, 1));
@@ -701,7 +836,7 @@ print_listener(struct ipc_msg *msg)
 	uint64_t	 max = ipc_get_uint(msg, 7), peraddr = ipc_get_uint(msg, 8);
 	char		 lim[48];
 
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		juint("id", ipc_get_uint(msg, 0));
 		jstr("name", msg, 1);
@@ -719,6 +854,14 @@ print_listener(struct ipc_msg *msg)
 		else
 			juint("max_connections_per_address", peraddr);
 		jbool("anonymous", ipc_get_bool(msg, 9));
+		if (slen(msg, 10) > 0)
+			jstr("password_file", msg, 10);
+		else
+			jnull("password_file");
+		if (slen(msg, 11) > 0)
+			jstr("acl_file", msg, 11);
+		else
+			jnull("acl_file");
 		jend();
 		return;
 	}
@@ -738,7 +881,7 @@ print_process(struct ipc_msg *msg)
 {
 	uint64_t	 ut = ipc_get_uint(msg, 8), st = ipc_get_uint(msg, 9);
 
-	if (json) {
+	if (ctl_json) {
 		jbegin();
 		jstr("process", msg, 0);
 		juint("pid", ipc_get_uint(msg, 1));
@@ -769,7 +912,7 @@ print_text(struct ipc_msg *msg)
 	size_t		 len;
 
 	s = ipc_get_str(msg, 0, &len);
-	if (json) {
+	if (ctl_json) {
 		if (nrecords == 0)
 			printf("{\"format\": \"prometheus-text-0.0.4\", "
 			    "\"text\": \"");
@@ -797,23 +940,25 @@ print_end(const char *text, size_t len)
 {
 	switch (verb->shape) {
 	case SHAPE_OBJECT:
-		if (json)
+		if (ctl_json)
 			printf("%s\n}\n", nrecords == 0 ? "{" : "");
 		break;
 	case SHAPE_LIST:
-		if (json)
+		if (ctl_json)
 			printf("%s\n", nrecords == 0 ? "[]" : "\n]");
 		else if (nrecords == 0 && !detail)
 			printf("none\n");
 		break;
 	case SHAPE_TEXT:
-		if (json)
+		if (ctl_json)
 			printf("%s\"}\n", nrecords == 0 ?
 			    "{\"format\": \"prometheus-text-0.0.4\", "
 			    "\"text\": \"" : "");
 		break;
+	case SHAPE_QUIET:
+		break;
 	case SHAPE_RESULT:
-		if (json) {
+		if (ctl_json) {
 			printf("{\"result\": ");
 			json_string(text, len, 0);
 			printf("}\n");
@@ -834,7 +979,11 @@ brokerctl_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
 	replied = 1;
 	if (msg->hdr.type == IPC_CTL_END) {
 		text = ipc_get_str(msg, 0, &len);
-		print_end(text, len);
+		if (verb->shape == SHAPE_QUIET)
+			snprintf(result, sizeof(result), "%.*s", (int)len,
+			    len > 0 ? text : "");
+		else
+			print_end(text, len);
 		ended = 1;
 		ev_exit();
 		return;
@@ -845,7 +994,10 @@ brokerctl_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
 		if (status == CTL_EXIT_OK || status > CTL_EXIT_BROKEN)
 			status = CTL_EXIT_FAILED;
 		fflush(stdout);
-		fprintf(stderr, "brokerctl: %.*s\n", (int)len, text);
+		fprintf(stderr, "brokerctl: %.*s\n", (int)len,
+		    len > 0 ? text : "");
+		if (error_note != NULL)
+			fprintf(stderr, "brokerctl: %s\n", error_note);
 		exit(status);
 	}
 	if (msg->hdr.type != verb->record || verb->print == NULL)

@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "brokerctl.h"
+#include "ipc.h"
 #include "passwd.h"
 #include "scram.h"
 #include "text.h"
@@ -68,11 +69,6 @@ static const struct {
 	{ "scram", M_SCRAM },
 };
 
-struct text {
-	char		*buf;
-	size_t		 len, cap;
-};
-
 static __dead void
 passwd_usage(void)
 {
@@ -83,40 +79,12 @@ passwd_usage(void)
 	exit(1);
 }
 
-static void
-text_add(struct text *t, const char *s, size_t len)
-{
-	char	*n;
-	size_t	 cap;
-
-	if (t->len + len + 1 > t->cap) {
-		cap = t->cap ? t->cap : 4096;
-		while (cap < t->len + len + 1)
-			cap *= 2;
-		if ((n = malloc(cap)) == NULL)
-			err(1, NULL);
-		if (t->len > 0)
-			memcpy(n, t->buf, t->len);
-		freezero(t->buf, t->cap);
-		t->buf = n;
-		t->cap = cap;
-	}
-	if (len > 0)
-		memcpy(t->buf + t->len, s, len);
-	t->len += len;
-	t->buf[t->len] = '\0';
-}
-
-static void
-text_free(struct text *t)
-{
-	freezero(t->buf, t->cap);
-	memset(t, 0, sizeof(*t));
-}
-
-/* Reads the file whole: 0, or -1 if it does not exist. */
-static int
-read_file(const char *path, struct text *t, struct stat *st)
+/*
+ * Reads a password or ACL file whole: 0, or -1 if it does not exist.
+ * Exits if it cannot be read (3 if that is a permission) or is unsafe.
+ */
+int
+file_read(const char *path, struct text *t, struct stat *st)
 {
 	char	*nb;
 	ssize_t	 n;
@@ -125,7 +93,8 @@ read_file(const char *path, struct text *t, struct stat *st)
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return -1;
-		err(1, "%s", path);
+		err(errno == EACCES || errno == EPERM ? CTL_EXIT_DENIED :
+		    CTL_EXIT_FAILED, "%s", path);
 	}
 	if (fstat(fd, st) == -1)
 		err(1, "%s", path);
@@ -252,6 +221,52 @@ new_lines(struct text *t, enum method m, uint32_t iter, const char *user,
 	}
 }
 
+/*
+ * The encoded hash of a password for a password file (brokerctl user):
+ * method "argon2id" or "sha512-pbkdf2", iterations 0 for the default.
+ * -1 for another method.
+ */
+int
+passwd_entry(struct text *t, const char *method, uint32_t iter,
+    const char *pw)
+{
+	struct pw_hash	 h;
+	char		 enc[PW_MAXENCODED];
+	enum pw_kind	 kind;
+	int		 n;
+
+	if (strcmp(method, "argon2id") == 0)
+		kind = PW_ARGON2ID;
+	else if (strcmp(method, "sha512-pbkdf2") == 0)
+		kind = PW_PBKDF2;
+	else
+		return -1;
+	if (kind == PW_ARGON2ID && iter > 1000)
+		errx(CTL_EXIT_FAILED, "argon2id takes at most 1000 passes (-i)");
+	if (passwd_make(&h, kind, iter, pw, strlen(pw)) == -1 ||
+	    (n = passwd_encode(&h, enc, sizeof(enc))) == -1)
+		errx(CTL_EXIT_FAILED, "cannot hash the password");
+	text_add(t, enc, n);
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(enc, sizeof(enc));
+	return 0;
+}
+
+/*
+ * A new password: asked twice on the terminal, or one line of the
+ * standard input when that is not a terminal (scripts).
+ */
+void
+passwd_read(char *pw, size_t size)
+{
+	if (isatty(STDIN_FILENO)) {
+		get_password(pw, size);
+		return;
+	}
+	if (readpassphrase("", pw, size, RPP_STDIN) == NULL)
+		errx(CTL_EXIT_FAILED, "cannot read the password");
+}
+
 /* Is this line one of the user's that the new lines replace? */
 static int
 replaces(const char *line, size_t len, const char *user, enum method m,
@@ -273,8 +288,13 @@ replaces(const char *line, size_t len, const char *user, enum method m,
 	return r;
 }
 
-static void
-write_file(const char *path, const struct text *t, const struct stat *old)
+/*
+ * Replaces the file with t: a temporary file beside it with the old one's
+ * mode and owner (or 0600), synced, renamed over it.  Exits on failure,
+ * the file as it was.
+ */
+void
+file_write(const char *path, const struct text *t, const struct stat *old)
 {
 	char	*tmp, *dcopy;
 	size_t	 off = 0;
@@ -284,7 +304,8 @@ write_file(const char *path, const struct text *t, const struct stat *old)
 	if (asprintf(&tmp, "%s.XXXXXX", path) == -1)
 		err(1, NULL);
 	if ((fd = mkstemp(tmp)) == -1)
-		err(1, "%s", tmp);
+		err(errno == EACCES || errno == EPERM ? CTL_EXIT_DENIED :
+		    CTL_EXIT_FAILED, "%s", tmp);
 	if (old != NULL) {
 		if (fchown(fd, old->st_uid, old->st_gid) == -1 &&
 		    errno != EPERM)
@@ -384,7 +405,7 @@ brokerctl_passwd(int argc, char *argv[])
 	if (passwd_user_valid(user, strlen(user), &why) == -1)
 		errx(1, "%s: %s", user, why);
 
-	exists = !create && read_file(path, &in, &st) == 0;
+	exists = !create && file_read(path, &in, &st) == 0;
 	if (!create && !exists && delete)
 		errx(1, "%s: no such file", path);
 	if (!create && !exists)
@@ -427,7 +448,7 @@ brokerctl_passwd(int argc, char *argv[])
 		text_add(&out, add.buf, add.len);
 	}
 	check_contents(path, &out, scram);
-	write_file(path, &out, exists ? &st : NULL);
+	file_write(path, &out, exists ? &st : NULL);
 	text_free(&in);
 	text_free(&out);
 	text_free(&add);

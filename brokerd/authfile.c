@@ -228,11 +228,12 @@ authfile_free(struct authfile_list *files)
 
 /*
  * Gives authd the files, the listeners of conf and a commit that makes
- * them replace what it had; the files are wiped here as they go.
+ * them replace what it had; the files are wiped here as they go.  authd
+ * answers IPC_AUTH_COMMITTED with `id'.
  */
 void
 authfile_send(struct ipc_chan *chan, const struct brokerd_conf *conf,
-    struct authfile_list *files)
+    struct authfile_list *files, uint32_t id)
 {
 	struct authfile	*f;
 
@@ -245,5 +246,5 @@ authfile_send(struct ipc_chan *chan, const struct brokerd_conf *conf,
 	}
 	authfile_free(files);
 	config_send_auth(chan, conf);
-	ipc_send(chan, IPC_AUTH_COMMIT, 0, -1);
+	ipc_send(chan, IPC_AUTH_COMMIT, id, -1);
 }

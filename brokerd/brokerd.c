@@ -56,6 +56,9 @@ static __dead void	parent_shutdown(int);
 static void		parent_fatal_cleanup(void);
 static void		parent_signal(int, void *);
 static int		parent_reload(char *, size_t);
+static int		parent_reload_auth(uint32_t, char *, size_t);
+static void		parent_ctl_result(struct proc *, uint32_t, int,
+			    const char *);
 static void		parent_ready_timeout(void *);
 static void		parent_flush(void *);
 static int		parent_verbosity(const struct brokerd_conf *);
@@ -188,7 +191,7 @@ main(int argc, char *argv[])
 	proc_configure(brokerd_conf, parent_verbosity(brokerd_conf));
 	proc_connect_peers();
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files, 0);
 	config_send_storaged(procs[PROC_STORAGED].chan,
 	    &brokerd_conf->engine);
 	config_send_listeners(procs[PROC_ENGINE].chan, brokerd_conf);
@@ -296,10 +299,7 @@ parent_log_verbose(struct proc *p, uint32_t id, int verbose)
 	    level == 0 ? "info" : "warning");
 	snprintf(msg, sizeof(msg), "log level %s", level > 0 ? "debug" :
 	    level == 0 ? "info" : "warning");
-	ipc_begin(p->chan, IPC_CTL_RESULT, id, 2);
-	ipc_put_bool(p->chan, 1);
-	ipc_put_str(p->chan, msg);
-	ipc_end(p->chan, -1);
+	parent_ctl_result(p, id, 1, msg);
 }
 
 /* -v raises the level of the configuration, never lowers it. */
@@ -421,10 +421,21 @@ parent_dispatch_child(struct proc *p, struct ipc_msg *msg)
 		if (p->type != PROC_ENGINE)
 			fatalx("IPC_CTL_RELOAD from %s", name);
 		ok = parent_reload(line, sizeof(line)) == 0;
-		ipc_begin(p->chan, IPC_CTL_RESULT, msg->hdr.id, 2);
-		ipc_put_bool(p->chan, ok);
-		ipc_put_str(p->chan, line);
-		ipc_end(p->chan, -1);
+		parent_ctl_result(p, msg->hdr.id, ok, line);
+		break;
+	case IPC_CTL_RELOAD_AUTH:
+		if (p->type != PROC_ENGINE || msg->hdr.id == 0)
+			fatalx("bad IPC_CTL_RELOAD_AUTH from %s", name);
+		/* The answer waits for authd's IPC_AUTH_COMMITTED. */
+		if (parent_reload_auth(msg->hdr.id, line, sizeof(line)) == -1)
+			parent_ctl_result(p, msg->hdr.id, 0, line);
+		break;
+	case IPC_AUTH_COMMITTED:
+		if (p->type != PROC_AUTHD)
+			fatalx("IPC_AUTH_COMMITTED from %s", name);
+		if (msg->hdr.id != 0)
+			parent_ctl_result(&procs[PROC_ENGINE], msg->hdr.id, 1,
+			    "users and ACLs reloaded");
 		break;
 	case IPC_CTL_LOG_VERBOSE:
 		if (p->type != PROC_ENGINE)
@@ -572,7 +583,7 @@ parent_reload(char *msg, size_t size)
 	log_setverbose(verbose);
 	proc_broadcast_verbose(verbose);
 	config_send_engine(procs[PROC_ENGINE].chan, &brokerd_conf->engine);
-	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files);
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files, 0);
 	tls = tlsconf_send_all(procs[PROC_TLSPROXY].chan, brokerd_conf, 1);
 	log_info("configuration reloaded");
 	if (msg != NULL)
@@ -581,6 +592,39 @@ parent_reload(char *msg, size_t size)
 		    tls ? "; some TLS files could not be read: those "
 		    "listeners keep their certificates (see the log)" : "");
 	return 0;
+}
+
+/*
+ * brokerctl user, group and acl, after their edit: the password and ACL
+ * files of the running configuration are read again, and nothing else
+ * (an edit of brokerd.conf waiting for its reload keeps waiting).  authd
+ * swaps them in at once, as at a reload.
+ */
+static int
+parent_reload_auth(uint32_t id, char *msg, size_t size)
+{
+	struct authfile_list	 files;
+
+	if (authfile_load(brokerd_conf, &files) == -1) {
+		authfile_free(&files);
+		log_warnx("password and ACL files: keeping the running ones");
+		snprintf(msg, size, "the password and ACL files have errors "
+		    "(see the log); brokerd keeps the users and ACLs it had");
+		return -1;
+	}
+	authfile_send(procs[PROC_AUTHD].chan, brokerd_conf, &files, id);
+	log_info("password and ACL files read again");
+	return 0;
+}
+
+/* How a control request that the parent serves went, for the engine. */
+static void
+parent_ctl_result(struct proc *p, uint32_t id, int ok, const char *text)
+{
+	ipc_begin(p->chan, IPC_CTL_RESULT, id, 2);
+	ipc_put_bool(p->chan, ok);
+	ipc_put_str(p->chan, text);
+	ipc_end(p->chan, -1);
 }
 
 /* Stop the children, remove the sockets, exit. */

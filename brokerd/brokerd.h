@@ -98,7 +98,7 @@ int		 authfile_load(const struct brokerd_conf *,
 		    struct authfile_list *);
 void		 authfile_free(struct authfile_list *);
 void		 authfile_send(struct ipc_chan *, const struct brokerd_conf *,
-		    struct authfile_list *);
+		    struct authfile_list *, uint32_t);
 
 /* brokerd.c */
 extern struct brokerd_conf	*brokerd_conf;

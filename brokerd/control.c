@@ -644,7 +644,7 @@ ctl_listener(struct ctl_conn *cc, const struct listener *l, const char *type)
 {
 	struct ipc_chan	*ch = cc->chan;
 
-	ipc_begin(ch, IPC_CTL_LISTENER, 0, 10);
+	ipc_begin(ch, IPC_CTL_LISTENER, 0, 12);
 	ipc_put_uint(ch, l->id);
 	ipc_put_str(ch, l->name);
 	ipc_put_str(ch, type);
@@ -655,6 +655,8 @@ ctl_listener(struct ctl_conn *cc, const struct listener *l, const char *type)
 	ipc_put_uint(ch, l->o.max_conns);
 	ipc_put_uint(ch, l->o.max_conns_addr);
 	ipc_put_bool(ch, l->o.anonymous);
+	ipc_put_str(ch, l->o.password_file);
+	ipc_put_str(ch, l->o.acl_file);
 	ipc_end(ch, -1);
 }
 
@@ -864,6 +866,25 @@ ctl_request(struct ctl_conn *c, struct ipc_msg *msg)
 		log_info("control: reload requested by uid %d", (int)c->uid);
 		ipc_send(child.parent, IPC_CTL_RELOAD, c->id, -1);
 		return;
+	case IPC_CTL_AUTH_FILES: {
+		struct listener	*l = NULL;
+
+		/* Asked before brokerctl edits a file: it must be a change. */
+		if (!ctl_may_change(c, "user and ACL management"))
+			return;
+		while ((l = conn_listener_next(l)) != NULL)
+			if (!l->o.metrics)
+				ctl_listener(c, l, "mqtt");
+		control_done(c, "");
+		return;
+	}
+	case IPC_CTL_RELOAD_AUTH:
+		if (!ctl_may_change(c, "reload"))
+			return;
+		log_info("control: uid %d edited the users or ACLs",
+		    (int)c->uid);
+		ipc_send(child.parent, IPC_CTL_RELOAD_AUTH, c->id, -1);
+		return;
 	case IPC_CTL_LOG_VERBOSE:
 		if (!ctl_may_change(c, "log"))
 			return;
@@ -896,6 +917,8 @@ control_dispatch(struct ipc_chan *chan, struct ipc_msg *msg)
 	case IPC_CTL_DISCONNECT:
 	case IPC_CTL_RELOAD:
 	case IPC_CTL_LOG_VERBOSE:
+	case IPC_CTL_AUTH_FILES:
+	case IPC_CTL_RELOAD_AUTH:
 		if (c->req != IPC_NONE) {
 			ipc_chan_close(chan, "a request before the reply to "
 			    "the last");
@@ -930,7 +953,7 @@ control_result(uint32_t id, int ok, const char *text)
 	struct ctl_conn	*c;
 
 	if ((c = control_by_id(id)) == NULL || (c->req != IPC_CTL_RELOAD &&
-	    c->req != IPC_CTL_LOG_VERBOSE))
+	    c->req != IPC_CTL_RELOAD_AUTH && c->req != IPC_CTL_LOG_VERBOSE))
 		return;		/* brokerctl went away meanwhile */
 	if (ok)
 		control_done(c, text);

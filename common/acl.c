@@ -142,9 +142,12 @@ memdup0(const char *s, size_t len)
 	return p;
 }
 
-/* Splits off the first space-separated word of [*p, *p + *len). */
-static void
-word(const char **p, size_t *len, const char **w, size_t *wlen)
+/*
+ * Splits off the first space-separated word of [*p, *p + *len); also
+ * brokerctl's, whose edits must read lines as this parser does.
+ */
+void
+acl_word(const char **p, size_t *len, const char **w, size_t *wlen)
 {
 	const char	*q;
 
@@ -162,6 +165,21 @@ word(const char **p, size_t *len, const char **w, size_t *wlen)
 		(*p)++;
 		(*len)--;
 	}
+}
+
+/* An access word: ACLR_* flags, or 0 if it is none. */
+unsigned int
+acl_access(const char *w, size_t len)
+{
+	if (len == 4 && memcmp(w, "read", 4) == 0)
+		return ACLR_READ;
+	if (len == 5 && memcmp(w, "write", 5) == 0)
+		return ACLR_WRITE;
+	if (len == 9 && memcmp(w, "readwrite", 9) == 0)
+		return ACLR_READ | ACLR_WRITE;
+	if (len == 4 && memcmp(w, "deny", 4) == 0)
+		return ACLR_DENY;
+	return 0;
 }
 
 static int
@@ -267,7 +285,7 @@ acl_rule_line(struct acl_parse *ps, int pattern, const char *rest,
 	size_t		 wlen, flen;
 	unsigned int	 flags;
 
-	word(&rest, &len, &w, &wlen);
+	acl_word(&rest, &len, &w, &wlen);
 	if (wlen == 0)
 		return acl_why(ps, "no topic filter");
 	if (len == 0) {
@@ -275,15 +293,7 @@ acl_rule_line(struct acl_parse *ps, int pattern, const char *rest,
 		filter = w;
 		flen = wlen;
 	} else {
-		if (wlen == 4 && memcmp(w, "read", 4) == 0)
-			flags = ACLR_READ;
-		else if (wlen == 5 && memcmp(w, "write", 5) == 0)
-			flags = ACLR_WRITE;
-		else if (wlen == 9 && memcmp(w, "readwrite", 9) == 0)
-			flags = ACLR_READ | ACLR_WRITE;
-		else if (wlen == 4 && memcmp(w, "deny", 4) == 0)
-			flags = ACLR_DENY;
-		else
+		if ((flags = acl_access(w, wlen)) == 0)
 			return acl_why(ps, "access is not read, write, "
 			    "readwrite or deny");
 		filter = rest;
@@ -319,7 +329,7 @@ acl_line(struct acl_parse *ps, const char *line, size_t len)
 	const char	*kw, *w;
 	size_t		 kwlen, wlen;
 
-	word(&line, &len, &kw, &kwlen);
+	acl_word(&line, &len, &kw, &kwlen);
 	if ((kwlen == 5 && memcmp(kw, "topic", 5) == 0) ||
 	    (kwlen == 7 && memcmp(kw, "pattern", 7) == 0))
 		return acl_rule_line(ps, kwlen == 7, line, len);
@@ -341,7 +351,7 @@ acl_line(struct acl_parse *ps, const char *line, size_t len)
 		if (len == 0)
 			return acl_why(ps, "no user name");
 		while (len > 0) {
-			word(&line, &len, &w, &wlen);
+			acl_word(&line, &len, &w, &wlen);
 			if (acl_member_add(ps, w, wlen) == -1)
 				return -1;
 		}

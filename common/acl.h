@@ -37,5 +37,7 @@ size_t		 acl_count(const struct aclfile *);
 int		 acl_compile(const struct aclfile *, const char *, size_t,
 		    const char *, size_t, uint8_t **, size_t *,
 		    const char **);
+void		 acl_word(const char **, size_t *, const char **, size_t *);
+unsigned int	 acl_access(const char *, size_t);
 
 #endif /* BROKERD_ACL_H */

@@ -98,6 +98,8 @@ struct ipc_hdr {
 	/* parent -> authd: the files and listeners sent since the	\
 	 * last one replace the old ones, all at once */		\
 	X(IPC_AUTH_COMMIT,	"",		0)			\
+	/* authd -> parent, the id of the commit: it is running */	\
+	X(IPC_AUTH_COMMITTED,	"",		0)			\
 	/* engine -> authd, id = connection: listener id, client id	\
 	 * (assigned if it was empty), has user name, user name, has	\
 	 * password, password, address, protocol version,		\
@@ -166,6 +168,12 @@ struct ipc_hdr {
 	X(IPC_CTL_RELOAD,	"",		0)			\
 	/* brokerctl -> engine -> parent: debug logging on? */		\
 	X(IPC_CTL_LOG_VERBOSE,	"t",		0)			\
+	/* brokerctl -> engine: the listeners and their files, as	\
+	 * IPC_CTL_LISTENER records (user, group, acl: a change) */	\
+	X(IPC_CTL_AUTH_FILES,	"",		0)			\
+	/* brokerctl -> engine -> parent: read the password and ACL	\
+	 * files of the running configuration again */			\
+	X(IPC_CTL_RELOAD_AUTH,	"",		0)			\
 	/* parent -> engine: how a reload went: success, message */	\
 	X(IPC_CTL_RESULT,	"ts",		0)			\
 	/* Records of replies, engine -> brokerctl.			\
@@ -186,8 +194,9 @@ struct ipc_hdr {
 	 * the first bytes of the payload */				\
 	X(IPC_CTL_RETAINED,	"suuib",	0)			\
 	/* id, name, type, family, connections, accepted, refused,	\
-	 * max connections, max per address (0: none), anonymous */	\
-	X(IPC_CTL_LISTENER,	"usssuuuuut",	0)			\
+	 * max connections, max per address (0: none), anonymous,	\
+	 * password file, acl file ("": none) */			\
+	X(IPC_CTL_LISTENER,	"usssuuuuutss",	0)			\
 	/* also parent -> engine: name, pid, uid, user, root directory,	\
 	 * sandbox, resident bytes, virtual bytes, user CPU ms,	\
 	 * system CPU ms */						\
