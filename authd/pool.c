@@ -258,7 +258,11 @@ pool_worker_main(void (*wipe)(void))
 	ssize_t			 n;
 
 	log_setsink(pool_worker_sink, NULL);
-	signal(SIGTERM, SIG_DFL);
+	/* As every child: a signal to the group is the parent's to handle;
+	   the worker ends when authd's end of its socket closes. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
 	wipe();
 	closefrom(POOL_FD + 1);
 	sandbox_enter(PROC_AUTHD, &child.sandbox);

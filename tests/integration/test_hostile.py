@@ -289,7 +289,7 @@ def test_ten_thousand_sockets_without_connect():
         b.wait_stat("connections.total", lambda v: v >= n, timeout=60)
         rss1, vsz1 = b.memory()
         per = (rss1 - rss0) * 1024.0 / n
-        check(per < mem_bound(512), "%.0f bytes of RSS per idle socket"
+        check(per < mem_bound(640), "%.0f bytes of RSS per idle socket"
               % per)
         t0 = time.monotonic()
         still_serving_raw(b)
