@@ -1123,7 +1123,8 @@ conn_pre_account(struct conn *c)
 {
 	size_t	 n = 0;
 
-	if (c->state == CONN_NEW || c->state == CONN_AUTH)
+	if (c->state == CONN_NEW || c->state == CONN_AUTH ||
+	    c->state == CONN_CHALLENGED)
 		n = c->rbuf.size + c->pending_len;
 	engine_stats.connect_bytes -= c->prebytes;
 	engine_stats.connect_bytes += n;

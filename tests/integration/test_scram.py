@@ -292,3 +292,30 @@ def test_scram_abandoned():
           "DISCONNECT 0x87 after the exchange timeout: %r" % (p,))
     wait_for(lambda: b.stat("authd.scram_expired") == 1, 5, "expired")
     check(b.stat("authd.scram_exchanges") == 0, "none left")
+
+
+def test_scram_challenged_connects_bounded_in_total():
+    """A client that has its challenge and never answers holds its
+    CONNECT in the engine: it counts towards `max connect total' like a
+    CONNECT not yet read whole, and past it the oldest go (counted)."""
+    b = scram_broker("max connect total 64K\n")
+    sc = Scram("SCRAM-SHA-256", "alice", "pencil")
+    will = ("w", b"x" * 20000, 0, False)
+    held = []
+    for i in range(6):
+        c = raw.Client(b.port)
+        CLEANUP.append(c.close)
+        c.send(raw.connect("big%d" % i, 5, username="alice", will=will,
+                           properties=auth_props("SCRAM-SHA-256",
+                                                 sc.first())))
+        expect_auth(c)
+        held.append(c)
+    b.wait_stat("connect.dropped", lambda v: v >= 3, 10)
+    check(b.stat("connect.bytes") <= 64 * 1024, "%d bytes held" %
+          b.stat("connect.bytes"))
+    check(held[0].closed(5), "the oldest went")
+    check(not held[-1].closed(0.2), "the newest stays")
+    # The newest still completes its exchange.
+    c, rc, _, _ = scram_connect(b, "SCRAM-SHA-256", "alice", "pencil",
+                                cid="after")
+    check(rc == 0, "a new client still connects")
