@@ -563,6 +563,22 @@ client_connack(struct conn *c, const struct mqtt_connect *cn,
 }
 
 /*
+ * An AUTH refused: before CONNACK the answer is a CONNACK with the
+ * reason (MQTT 5, 4.12), connected a DISCONNECT.
+ */
+static void
+client_auth_fail(struct conn *c, uint8_t reason, const char *why)
+{
+	if (c->state != CONN_CHALLENGED) {
+		client_error(c, reason, why);
+		return;
+	}
+	engine_stats.protocol_errors++;
+	conn_log(c, LOG_NOTICE, "%s (%s)", why, mqtt_reason_name(reason));
+	client_refuse(c, MQTT_V5, reason, 0);
+}
+
+/*
  * AUTH from a client of an enhanced authentication: its answer to a
  * challenge (0x18), or, connected, a request to authenticate again
  * (0x19).  The method must be the CONNECT's; authd gets the data.
@@ -582,15 +598,30 @@ client_auth(struct conn *c, uint8_t first, const uint8_t *p, size_t len)
 	    a.props.auth_method.len != strlen(c->auth_method) ||
 	    memcmp(a.props.auth_method.p, c->auth_method,
 	    a.props.auth_method.len) != 0) {
-		client_error(c, RC_BAD_AUTHENTICATION_METHOD,
+		client_auth_fail(c, RC_BAD_AUTHENTICATION_METHOD,
 		    "AUTH with another authentication method");
+		return;
+	}
+	/*
+	 * Each step of an exchange goes to authd: bounded as the CONNECT
+	 * that began it was (SCRAM's messages are a few hundred bytes).
+	 */
+	if (a.props.auth_data.len > MQTT_AUTH_DATA_MAX) {
+		client_auth_fail(c, RC_NOT_AUTHORIZED,
+		    "authentication data too large");
+		return;
+	}
+	if (!engine_auth_room(a.props.auth_data.len + strlen(c->auth_id) +
+	    c->auth_ulen + 64)) {
+		engine_stats.auth_busy++;
+		client_auth_fail(c, RC_SERVER_BUSY, "authd's queue is full");
 		return;
 	}
 	/* 0x18 answers a challenge; 0x19 starts again, connected. */
 	want = c->state == CONN_CHALLENGED || c->reauth == 2 ?
 	    RC_CONTINUE_AUTHENTICATION : RC_REAUTHENTICATE;
 	if (a.reason != want || (c->state == CONN_ACTIVE && c->reauth == 1)) {
-		client_error(c, RC_PROTOCOL_ERROR, "AUTH out of turn");
+		client_auth_fail(c, RC_PROTOCOL_ERROR, "AUTH out of turn");
 		return;
 	}
 	if (want == RC_REAUTHENTICATE) {
