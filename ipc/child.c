@@ -105,12 +105,13 @@ child_flush(void *arg)
 }
 
 /*
- * main() of a child program started by brokerd (authd, storaged,
- * tlsproxy): `-d' is the only flag; everything else comes on fd 3.
+ * The command line of a child program started by brokerd (authd,
+ * storaged, tlsproxy): `-d' is the only flag; everything else comes on
+ * fd 3.  Returns whether -d was given; a bad command line is a usage
+ * message and exit 1.
  */
-__dead void
-child_main(enum proc_type self, int argc, char *argv[],
-    ipc_dispatch_fn dispatch)
+int
+child_args(int argc, char *argv[])
 {
 	extern char	*__progname;
 	int		 ch, debug = 0;
@@ -126,16 +127,24 @@ child_main(enum proc_type self, int argc, char *argv[],
 	}
 	if (argc != optind)
 		goto usage;
-	log_init(debug, LOG_DAEMON);
+	return debug;
+usage:
+	dprintf(STDERR_FILENO, "usage: %s [-d] (started by brokerd)\n",
+	    __progname);
+	exit(1);
+}
+
+/* main() of a child program that needs nothing more than its channels. */
+__dead void
+child_main(enum proc_type self, int argc, char *argv[],
+    ipc_dispatch_fn dispatch)
+{
+	log_init(child_args(argc, argv), LOG_DAEMON);
 	ev_init();
 	child_init(self, dispatch);
 	ev_setflush(child_flush, NULL);
 	ev_dispatch();
 	exit(0);
-usage:
-	dprintf(STDERR_FILENO, "usage: %s [-d] (started by brokerd)\n",
-	    __progname);
-	exit(1);
 }
 
 /*

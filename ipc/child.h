@@ -38,6 +38,7 @@ struct child {
 extern struct child	 child;
 extern void		(*child_confining)(void);
 
+int	child_args(int, char *[]);
 void	child_init(enum proc_type, ipc_dispatch_fn);
 __dead void child_main(enum proc_type, int, char *[], ipc_dispatch_fn);
 int	child_dispatch(struct ipc_msg *, const ipc_dispatch_fn *,

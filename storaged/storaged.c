@@ -73,20 +73,8 @@ int
 main(int argc, char *argv[])
 {
 	const char	*errstr, *delay;
-	int		 ch, debug = 0;
 
-	while ((ch = getopt(argc, argv, "d")) != -1) {
-		switch (ch) {
-		case 'd':
-			debug = 1;
-			break;
-		default:
-			dprintf(STDERR_FILENO, "usage: storaged [-d] "
-			    "(started by brokerd)\n");
-			exit(1);
-		}
-	}
-	log_init(debug, LOG_DAEMON);
+	log_init(child_args(argc, argv), LOG_DAEMON);
 	umask(077);
 	store_conf_defaults(&sconf);
 	/* Tests only: every commit takes this much longer (a slow disk). */
