@@ -276,7 +276,9 @@ def test_ten_thousand_sockets_without_connect():
     n = min(10000, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 500)
     check(n >= 10000, "this test needs 10,500 descriptors, have %d" % n)
     b = broker(extra="connect timeout 5").start()
-    rss0, vsz0 = b.memory()
+    # The engine's memory alone: the sockets are its, and the other
+    # processes (authd's KDF workers, storaged) grow on their own.
+    rss0, vsz0 = b.engine_memory()
     socks = []
     try:
         for i in range(n):
@@ -287,15 +289,17 @@ def test_ten_thousand_sockets_without_connect():
         # All accepted (on a busy machine the first may already have
         # met the 5 s deadline when the last is accepted).
         b.wait_stat("connections.total", lambda v: v >= n, timeout=60)
-        rss1, vsz1 = b.memory()
+        rss1, vsz1 = b.engine_memory()
         per = (rss1 - rss0) * 1024.0 / n
         check(per < mem_bound(640), "%.0f bytes of RSS per idle socket"
               % per)
         t0 = time.monotonic()
         still_serving_raw(b)
         check(time.monotonic() - t0 < 5, "served promptly")
-        b.wait_stat("connections", lambda v: v < 10, timeout=20)
-        check(b.stat("timeouts.connect") >= n, "deadline closed them")
+        # Each of them meets its deadline (the last accepted, last).
+        b.wait_stat("timeouts.connect", lambda v: v >= n, timeout=30,
+                    what="the CONNECT deadline closed all %d" % n)
+        b.wait_stat("connections", lambda v: v == 0, timeout=10)
     finally:
         for s in socks:
             s.close()

@@ -715,6 +715,14 @@ def test_back_pressure_holds_publishers_nothing_lost():
     sub.send(raw.subscribe(1, [("bp", 1)]))
     sub.expect(9)
     pubs = [paho(b, client_id="bp4"), paho(b, client_id="bp5", v5=True)]
+    # Each keeps within what the broker allows in flight (paho does not
+    # read Receive Maximum itself): the MQTT 5 client its CONNACK's
+    # Receive Maximum, the MQTT 3.1.1 client fewer than the broker's
+    # bound for it, so a disconnect here is the broker's fault.
+    rmax = pubs[1].connack_props.ReceiveMaximum
+    check(rmax == 2, "Receive Maximum %d" % rmax)
+    pubs[1].c.max_inflight_messages_set(rmax)
+    pubs[0].c.max_inflight_messages_set(4)
     infos = []
     for i in range(20):
         p = pubs[i % 2]
@@ -739,6 +747,10 @@ def test_back_pressure_holds_publishers_nothing_lost():
     check(st["dropped.queue_full"] == 0 and st["held"] == 0,
           "nothing dropped or left held: %s" % st)
     check(st["held.total"] > 0, "publishers were held")
+    check(pubs[0].disconnected is None and pubs[1].disconnected is None,
+          "publishers stayed connected")
+    check(st["connections.total"] == 3,
+          "no reconnects: %d" % st["connections.total"])
 
 
 def test_large_payloads_shared_and_partial_writes():
