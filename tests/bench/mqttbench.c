@@ -51,7 +51,10 @@
  *
  * -t: every connection over TLS (non-blocking handshakes, no
  * certificate verification: a benchmark, not a client).  With -n that
- * measures TLS handshakes (and CONNECTs) per second.
+ * measures TLS handshakes (and CONNECTs) per second.  -R resumes: one
+ * connection made before the measured ones gets the server's session
+ * ticket, and every measured connection offers it (SSL_session_reused()
+ * counts those the server took).
  */
 
 #include <sys/types.h>
@@ -149,6 +152,8 @@ static int		 nready;	/* connected (and subscribed) */
 static int		 want_ready;	/* what the set-up waits for */
 static int		 conns_mode;
 static SSL_CTX		*tls;
+static int		 resume, nresumed;
+static SSL_SESSION	*resume_sess;	/* the last ticket the server sent */
 static struct client	**flushq;	/* clients with output to write */
 static int		 nflushq;
 static uint64_t		 rate_next;	/* fixed rate: next message due */
@@ -166,7 +171,7 @@ usage(void)
 	    "[-T topics] [-q qos]\n"
 	    "\t[-s size] [-V 4|5] [-W window] [-d seconds] [-w warmup]\n"
 	    "\t[-r rate | -L deliveries] [-B addresses]\n"
-	    "       mqttbench [-p port] [-t] -n connections [-B addresses]\n");
+	    "       mqttbench [-p port] [-t [-R]] -n connections [-B addresses]\n");
 	exit(1);
 }
 
@@ -476,6 +481,17 @@ io_write(struct client *c, const void *p, size_t len)
 	errx(1, "SSL_write failed");
 }
 
+/* A ticket from the server: the one the next connections offer. */
+static int
+new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	if (resume_sess != NULL)
+		SSL_SESSION_free(resume_sess);
+	resume_sess = sess;
+	return 1;	/* the reference is ours */
+}
+
 static void
 tls_handshake(struct client *c)
 {
@@ -483,6 +499,8 @@ tls_handshake(struct client *c)
 
 	if ((r = SSL_do_handshake(c->ssl)) == 1) {
 		c->handshaking = 0;
+		if (SSL_session_reused(c->ssl))
+			nresumed++;
 		return;
 	}
 	e = SSL_get_error(c->ssl, r);
@@ -812,6 +830,9 @@ add_client(struct client *c, int src)
 		    SSL_set_fd(c->ssl, c->fd) != 1)
 			errx(1, "SSL_new");
 		SSL_set_connect_state(c->ssl);
+		if (resume_sess != NULL &&
+		    SSL_set_session(c->ssl, resume_sess) != 1)
+			errx(1, "SSL_set_session");
 		c->handshaking = 1;
 	}
 	send_connect(c);
@@ -1050,9 +1071,21 @@ run_conns(void)
 	if ((clients = calloc(nclients, sizeof(*clients))) == NULL ||
 	    (flushq = calloc(nclients, sizeof(*flushq))) == NULL)
 		err(1, NULL);
+	i = 0;
+	if (resume) {
+		/* Not measured: the connection that gets the ticket. */
+		clients[0].pub = 1;
+		add_client(&clients[0], 0);
+		want_ready = 1;
+		loop(10ULL * 1000000000, conns_done);
+		if (resume_sess == NULL)
+			errx(1, "-R: the server sent no session ticket");
+		nresumed = 0;
+		i = 1;
+	}
 	t0 = now_ns();
 	/* Connect in batches, so the listen queue does not overflow. */
-	for (i = 0; i < nconns; i++) {
+	for (; i < nconns; i++) {
 		clients[i].idx = i;
 		clients[i].pub = 1;	/* no SUBSCRIBE */
 		add_client(&clients[i], i);
@@ -1072,9 +1105,9 @@ run_conns(void)
 	}
 	printf("connected %d\n", nconns);
 	printf("{\"connections\": %d, \"tls\": %s, \"seconds\": %.3f, "
-	    "\"connects_per_sec\": %.0f}\n", nconns,
+	    "\"connects_per_sec\": %.0f, \"resumed\": %d}\n", nconns,
 	    tls != NULL ? "true" : "false", (t1 - t0) / 1e9,
-	    nconns / ((t1 - t0) / 1e9));
+	    (nconns - resume) / ((t1 - t0) / 1e9), nresumed);
 	fflush(stdout);
 	/* Hold them until the driver has measured. */
 	while (read(STDIN_FILENO, b, sizeof(b)) > 0)
@@ -1089,7 +1122,7 @@ main(int argc, char *argv[])
 	uint32_t	 r;
 	int		 ch;
 
-	while ((ch = getopt(argc, argv, "B:cd:h:L:n:P:p:q:r:S:s:T:tV:W:w:")) !=
+	while ((ch = getopt(argc, argv, "B:cd:h:L:n:P:p:q:Rr:S:s:T:tV:W:w:")) !=
 	    -1) {
 		errstr = NULL;
 		switch (ch) {
@@ -1119,6 +1152,9 @@ main(int argc, char *argv[])
 			break;
 		case 'q':
 			qos = strtonum(optarg, 0, 2, &errstr);
+			break;
+		case 'R':
+			resume = 1;
 			break;
 		case 'r':
 			rate = atof(optarg);
@@ -1153,6 +1189,13 @@ main(int argc, char *argv[])
 		}
 		if (errstr != NULL)
 			errx(1, "-%c %s: %s", ch, optarg, errstr);
+	}
+	if (resume && (tls == NULL || nconns == 0))
+		errx(1, "-R needs -t and -n");
+	if (resume) {
+		SSL_CTX_set_session_cache_mode(tls, SSL_SESS_CACHE_CLIENT |
+		    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+		SSL_CTX_sess_set_new_cb(tls, new_session);
 	}
 	if (rate > 0 && e2e_window > 0)
 		errx(1, "-r and -L exclude each other");

@@ -317,14 +317,17 @@ def run_pubsub(bench, broker, args, timeout=120, perf=False):
     return result
 
 
-def run_conns(bench, broker, n, nsrc, tls=False):
+def run_conns(bench, broker, n, nsrc, tls=False, resume=False):
     base = rss_kib(broker.pids())
     p = subprocess.Popen([bench, "-p", str(broker.port), "-n", str(n),
-                          "-B", str(nsrc)] + (["-t"] if tls else []),
+                          "-B", str(nsrc)] + (["-t"] if tls else []) +
+                         (["-R"] if resume else []),
                          stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
     result = None
+    pids = broker.pids()
+    cpu0 = cpu_seconds(pids)
     for line in p.stdout:
         if line.startswith("{"):
             result = json.loads(line)
@@ -332,6 +335,10 @@ def run_conns(bench, broker, n, nsrc, tls=False):
     if result is None:
         p.kill()
         return {"error": p.stderr.read().strip()[-200:]}
+    # All of the broker's CPU while the connections came in (its
+    # processes summed): handshakes and CONNECTs per CPU-second.
+    cpu = cpu_seconds(pids) - cpu0
+    result["connects_per_cpu"] = n / cpu if cpu > 0 else None
     time.sleep(1)   # let the broker settle before reading its memory
     rss = rss_kib(broker.pids())
     result["rss_per_conn_kib"] = (rss - base) / n
@@ -340,10 +347,12 @@ def run_conns(bench, broker, n, nsrc, tls=False):
     return result
 
 
-# Over TLS: handshakes (None: 2000 connections, each with its CONNECT),
-# then the fan-in, fan-out and pairs loads with 1 KiB messages.
+# Over TLS: handshakes ("full" or "resumed": 2000 connections, each with
+# its CONNECT; resumed ones offer a session ticket), then the fan-in,
+# fan-out and pairs loads with 1 KiB messages.
 TLS_LOADS = [
-    ("handshakes + CONNECT (2000)", None),
+    ("handshakes + CONNECT (2000)", "full"),
+    ("resumed handshakes + CONNECT (2000)", "resumed"),
     ("fan-in 16>1 qos0 1KiB", ["-P", "16", "-S", "1", "-T", "1", "-q", "0",
                                "-s", "1024"]),
     ("fan-out 1>64 qos0 1KiB", ["-P", "1", "-S", "64", "-T", "1", "-q",
@@ -548,8 +557,9 @@ def main():
             for kind in order:
                 b = Broker(kind, build, tls=True)
                 try:
-                    if args is None:
-                        res[kind] = run_conns(bench, b, 2000, 1, tls=True)
+                    if isinstance(args, str):
+                        res[kind] = run_conns(bench, b, 2000, 1, tls=True,
+                                              resume=args == "resumed")
                     else:
                         res[kind] = run_pubsub(bench, b, ["-t"] + args +
                                                secs)
@@ -804,6 +814,12 @@ def report(results, conn_rows, build, elapsed, tls_rows=(),
                     name, fmt(bd["connects_per_sec"]),
                     fmt(m["connects_per_sec"]),
                     ratio(bd["connects_per_sec"], m["connects_per_sec"])))
+                out.append("| ... per CPU-second | %s | %s | %s |" % (
+                    fmt(bd["connects_per_cpu"]), fmt(m["connects_per_cpu"]),
+                    ratio(bd["connects_per_cpu"], m["connects_per_cpu"])))
+                if bd.get("resumed") or m.get("resumed"):
+                    out.append("| ... resumed by the server | %d | %d | |" %
+                               (bd.get("resumed", 0), m.get("resumed", 0)))
                 continue
             out.append("| %s msg/s | %s | %s | %s |" % (
                 name, fmt(bd["delivered_per_sec"]),
