@@ -253,6 +253,14 @@ $(BUILD)/tests/test_edit: tests/unit/test_edit.c \
 	    $(BUILD)/obj/brokerctl/edit.o $(LIBCOMMON) $(UNIT_LIBS) \
 	    $(PKG_LIBS) $(AUTH_LIBS)
 
+# authd's throttle links its one object, with the test's own clock.
+$(BUILD)/tests/test_throttle: tests/unit/test_throttle.c \
+    $(BUILD)/obj/authd/throttle.o $(LIBCOMMON)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) -Iauthd $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< \
+	    $(BUILD)/obj/authd/throttle.o $(LIBCOMMON) $(UNIT_LIBS) \
+	    $(PKG_LIBS)
+
 deps:
 	@sh scripts/deps
 

@@ -16,7 +16,9 @@
 
 /*
  * Failed logins counted per source address (the host, not the port; UNIX
- * sockets are not counted).  A window opens at an address's first
+ * sockets are not counted).  An IPv6 host is counted by its /64, the
+ * least a site is given: one host may use every address of it, so
+ * counting each alone would give it 2^64 windows.  A window opens at an address's first
  * failure and lasts `auth fail window' seconds; within it, each failure
  * after the first is answered later than the one before (THROTTLE_BASE
  * ms, doubling, at most THROTTLE_MAX), and after `auth fail limit'
@@ -33,6 +35,9 @@
 #include <sys/param.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,26 +84,58 @@ throttle_configure(const struct authd_conf *c)
 }
 
 /*
- * The host of an address as the engine writes it ("192.0.2.1:5432",
- * "[2001:db8::1]:5432"), or "" for one that is not counted.
+ * An IPv6 host as what is counted: its /64 ("2001:db8:1:2::/64"), or
+ * the IPv4 address an IPv4-mapped one carries; "" if it is not one.
+ */
+static void
+throttle_source6(const char *host, char *src, size_t size)
+{
+	struct in6_addr	 a;
+	char		 buf[INET6_ADDRSTRLEN];
+
+	src[0] = '\0';
+	if (inet_pton(AF_INET6, host, &a) != 1)
+		return;
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		if (inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof(buf)) !=
+		    NULL)
+			strlcpy(src, buf, size);
+		return;
+	}
+	memset(&a.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a, buf, sizeof(buf)) != NULL &&
+	    (size_t)snprintf(src, size, "%s/64", buf) >= size)
+		src[0] = '\0';
+}
+
+/*
+ * What is counted for an address as the engine writes it
+ * ("192.0.2.1:5432", "[2001:db8::1]:5432"), or "" for one that is not
+ * counted.
  */
 void
 throttle_source(const char *addr, size_t len, char *src, size_t size)
 {
 	const char	*end;
+	char		 host[INET6_ADDRSTRLEN];
 	size_t		 n;
+	int		 v6;
 
 	src[0] = '\0';
-	if (len > 0 && addr[0] == '[') {
+	if ((v6 = len > 0 && addr[0] == '[')) {
 		if ((end = memchr(addr, ']', len)) == NULL)
 			return;
 		addr++;
 	} else if ((end = memrchr(addr, ':', len)) == NULL)
 		return;
-	if ((n = end - addr) == 0 || n >= size)
+	if ((n = end - addr) == 0 || n >= sizeof(host) || n >= size)
 		return;
-	memcpy(src, addr, n);
-	src[n] = '\0';
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	if (v6)
+		throttle_source6(host, src, size);
+	else
+		strlcpy(src, host, size);
 }
 
 static void
